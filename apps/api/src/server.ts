@@ -1,0 +1,29 @@
+import type { Server } from 'node:http';
+import type { Express } from 'express';
+
+/** Starts listening and resolves with the server once the port is bound. */
+export function listen(app: Express, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, '0.0.0.0', (error?: Error) => {
+      if (error) reject(error);
+      else resolve(server);
+    });
+    // Keep-alive a little longer than typical load balancers so they close first.
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
+    server.requestTimeout = 30_000;
+  });
+}
+
+/** Stops accepting, lets in-flight requests finish, then drops idle keep-alive sockets. */
+export async function closeGracefully(server: Server, timeoutMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const forced = new Promise<void>((resolve) =>
+    setTimeout(() => {
+      server.closeAllConnections();
+      resolve();
+    }, timeoutMs).unref(),
+  );
+  await Promise.race([closed, forced]);
+}

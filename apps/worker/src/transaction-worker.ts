@@ -1,0 +1,175 @@
+import type { ClaimedTransaction, Logger, TransactionRepository } from '@txhook/shared';
+import { CallAbortedError } from './external-call';
+
+/** Runs the external call for one claimed record; must reject with CallAbortedError on abort. */
+export type ExternalCall = (record: ClaimedTransaction, signal: AbortSignal) => Promise<void>;
+
+export interface TransactionWorkerOptions {
+  /** Unique per process: written to each lease as its owner. */
+  workerId: string;
+  leaseMs: number;
+  /** Most records in flight at once. */
+  concurrency: number;
+  /** Idle wait when nothing is due. */
+  pollIntervalMs: number;
+}
+
+export interface StopSummary {
+  /** In-flight records that finished within the grace period. */
+  finished: number;
+  /** In-flight records given back to the queue for another worker. */
+  released: number;
+}
+
+interface InFlight {
+  record: ClaimedTransaction;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+const MAX_BACKOFF_MS = 5_000;
+
+/**
+ * Claims due records one round trip at a time, runs their external calls concurrently up to
+ * `concurrency`, keeps their leases alive with a heartbeat and finishes each with an update
+ * fenced by its lease token. Recovery of a dead worker's records happens by lease expiry alone.
+ */
+export class TransactionWorker {
+  private readonly inFlight = new Map<string, InFlight>();
+  private running = false;
+  private claimLoop: Promise<void> | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly repository: TransactionRepository,
+    private readonly externalCall: ExternalCall,
+    private readonly logger: Logger,
+    private readonly options: TransactionWorkerOptions,
+  ) {}
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.claimLoop = this.runClaimLoop();
+    // Renew three times per lease so one slow or failed heartbeat does not lose the lease.
+    this.heartbeat = setInterval(() => void this.renewLeases(), Math.max(100, this.options.leaseMs / 3));
+    const { workerId, ...settings } = this.options;
+    this.logger.info('worker started', { worker_id: workerId, ...settings });
+  }
+
+  /**
+   * Stops claiming, gives in-flight calls `graceMs` to finish, then aborts the rest and releases
+   * their leases so another worker can take them at once instead of waiting for expiry.
+   */
+  async stop(graceMs: number): Promise<StopSummary> {
+    this.running = false;
+    this.wake?.();
+    await this.claimLoop;
+    const pending = [...this.inFlight.values()];
+    await Promise.race([Promise.all(pending.map((job) => job.done)), delay(graceMs)]);
+    const unfinished = [...this.inFlight.values()];
+    for (const job of unfinished) job.controller.abort();
+    await Promise.all(unfinished.map((job) => job.done));
+    clearInterval(this.heartbeat);
+    const summary = { finished: pending.length - unfinished.length, released: unfinished.length };
+    this.logger.info('worker stopped', { worker_id: this.options.workerId, ...summary });
+    return summary;
+  }
+
+  private async runClaimLoop(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      if (this.inFlight.size >= this.options.concurrency) {
+        await this.idle(this.options.pollIntervalMs); // woken early when a slot frees up
+        continue;
+      }
+      let claimed: ClaimedTransaction | null;
+      try {
+        claimed = await this.repository.claimNext(this.options.workerId, this.options.leaseMs);
+        failures = 0;
+      } catch (error) {
+        failures += 1;
+        const backoffMs = Math.min(MAX_BACKOFF_MS, 100 * 2 ** failures);
+        this.logger.warn('claim failed, backing off', { error: String(error), backoff_ms: backoffMs });
+        await this.idle(backoffMs);
+        continue;
+      }
+      if (claimed) this.process(claimed);
+      else await this.idle(this.options.pollIntervalMs);
+    }
+  }
+
+  private process(record: ClaimedTransaction): void {
+    const controller = new AbortController();
+    const token = record.lease_token;
+    const log = { transaction_id: record.transaction_id, lease_token: token, attempt: record.attempts };
+    this.logger.debug('transaction claimed', log);
+    const done = (async () => {
+      try {
+        await this.externalCall(record, controller.signal);
+        if (await this.finish(record)) this.logger.info('transaction processed', log);
+        else this.logger.warn('lease lost before finishing; another worker owns it now', log);
+      } catch (error) {
+        if (error instanceof CallAbortedError) {
+          await this.repository.releaseLease(record.transaction_id, token).catch(() => false);
+          this.logger.info('transaction released on shutdown', log);
+        } else {
+          // The lease is left to expire: the record becomes due again and another attempt runs.
+          this.logger.error('processing failed; will be retried after the lease expires', {
+            ...log,
+            error: String(error),
+          });
+        }
+      } finally {
+        this.inFlight.delete(token);
+        this.wake?.();
+      }
+    })();
+    this.inFlight.set(token, { record, controller, done });
+  }
+
+  /** The fenced completion, retried briefly: a lost write here would repeat the external call. */
+  private async finish(record: ClaimedTransaction): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.repository.markProcessed(record.transaction_id, record.lease_token);
+      } catch (error) {
+        if (attempt >= 5) throw error;
+        await delay(100 * 2 ** attempt);
+      }
+    }
+  }
+
+  private async renewLeases(): Promise<void> {
+    const tokens = [...this.inFlight.keys()];
+    if (tokens.length === 0) return;
+    try {
+      await this.repository.renewLeases(tokens, this.options.leaseMs);
+    } catch (error) {
+      this.logger.warn('lease renewal failed', { error: String(error), leases: tokens.length });
+    }
+  }
+
+  /** Waits up to `ms`, or less when stop() or a finished call wakes the loop. */
+  private idle(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done(): void {
+        clearTimeout(timer);
+        if (self.wake === done) self.wake = undefined;
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

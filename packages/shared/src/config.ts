@@ -1,0 +1,72 @@
+import { config as loadDotenv } from 'dotenv';
+import { z } from 'zod';
+
+/** Thrown when the environment holds a value the service cannot start with. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const integer = (min: number, max: number, fallback: number) =>
+  z.coerce
+    .number({ error: 'must be a whole number' })
+    .int({ error: 'must be a whole number' })
+    .min(min)
+    .max(max)
+    .default(fallback);
+
+const mongoUrl = z
+  .string()
+  .regex(/^mongodb(\+srv)?:\/\/\S+$/, { error: 'must start with mongodb:// or mongodb+srv://' });
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: integer(0, 65535, 3000),
+  /** When unset, the API and worker use the local default; `pnpm start` fills it with an embedded server. */
+  MONGODB_URL: mongoUrl.default('mongodb://127.0.0.1:27017'),
+  MONGODB_DB: z
+    .string()
+    .regex(/^[^/\\. "$*<>:|?]{1,63}$/, { error: 'must be a valid MongoDB database name' })
+    .default('txhook'),
+  /** How long the simulated external call takes. */
+  PROCESSING_DELAY_MS: integer(0, 3_600_000, 30_000),
+  /** How long a claim stays valid without a heartbeat; a dead worker's records are due again after it. */
+  LEASE_MS: integer(1_000, 3_600_000, 30_000),
+  /** Most external calls one worker process runs at once (they are I/O waits, not CPU work). */
+  WORKER_CONCURRENCY: integer(1, 100_000, 5_000),
+  /** Idle wait between claim attempts when nothing is due. */
+  POLL_INTERVAL_MS: integer(10, 60_000, 500),
+  /** On SIGTERM, how long in-flight work may run before its leases are released. */
+  SHUTDOWN_GRACE_MS: integer(0, 600_000, 10_000),
+  /** Largest request body the API reads. */
+  BODY_LIMIT_BYTES: integer(256, 1_048_576, 16_384),
+  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
+  /** json in production (one object per line), pretty for people reading a terminal. */
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+});
+
+export type AppConfig = z.infer<typeof configSchema>;
+
+export interface LoadConfigOptions {
+  /** Read a .env file from the working directory first (never overrides the real environment). */
+  dotenv?: boolean;
+}
+
+/** Reads and validates the configuration; throws ConfigError naming every bad variable. */
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  options: LoadConfigOptions = {},
+): AppConfig {
+  if (options.dotenv) loadDotenv({ quiet: true } as Parameters<typeof loadDotenv>[0]);
+  // Empty strings mean "not set", as in most shells' `FOO= cmd`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = configSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+    );
+  }
+  return parsed.data;
+}

@@ -1,0 +1,158 @@
+import { randomUUID } from 'node:crypto';
+import { MongoServerError, type Collection, type Db, type WithId } from 'mongodb';
+import { toDecimal128 } from './money';
+import type { TransactionWebhook } from './schemas';
+import {
+  isSamePayload,
+  TransactionStatus,
+  type TransactionDocument,
+} from './transaction';
+
+export const TRANSACTIONS_COLLECTION = 'transactions';
+const DUPLICATE_KEY = 11000;
+
+export type RecordOutcome =
+  | { outcome: 'created'; record: TransactionDocument }
+  | { outcome: 'duplicate'; record: TransactionDocument }
+  | { outcome: 'conflict'; record: TransactionDocument };
+
+/** A record a worker holds a lease on: only `lease_token` lets it finish or release the record. */
+export interface ClaimedTransaction extends TransactionDocument {
+  lease_token: string;
+  lease_owner: string;
+  lease_expires_at: Date;
+}
+
+/**
+ * The one place that knows how transactions are stored. The API records webhooks; workers claim
+ * due records with findOneAndUpdate leases and finish them with updates fenced by the lease token.
+ */
+export class TransactionRepository {
+  readonly collection: Collection<TransactionDocument>;
+
+  constructor(db: Db, private readonly now: () => Date = () => new Date()) {
+    this.collection = db.collection<TransactionDocument>(TRANSACTIONS_COLLECTION);
+  }
+
+  /** Idempotent: safe to call from every process at every start. */
+  async ensureIndexes(): Promise<void> {
+    await this.collection.createIndexes([
+      // Idempotency: a transaction is stored once, whatever the number of deliveries.
+      { key: { transaction_id: 1 }, name: 'transaction_id_unique', unique: true },
+      // Claiming: the oldest due PROCESSING record first.
+      { key: { status: 1, due_at: 1 }, name: 'status_due_at' },
+      // Heartbeats and fenced updates find a record by its lease token.
+      { key: { lease_token: 1 }, name: 'lease_token' },
+    ]);
+  }
+
+  /**
+   * Stores a new webhook as PROCESSING. A redelivery (duplicate key, even from a concurrent
+   * request) returns the stored record instead; the same id with other content is a conflict.
+   */
+  async recordWebhook(webhook: TransactionWebhook): Promise<RecordOutcome> {
+    const createdAt = this.now();
+    const record: TransactionDocument = {
+      transaction_id: webhook.transaction_id,
+      source_account: webhook.source_account,
+      destination_account: webhook.destination_account,
+      amount: toDecimal128(webhook.amount),
+      currency: webhook.currency,
+      status: TransactionStatus.PROCESSING,
+      created_at: createdAt,
+      processed_at: null,
+      due_at: createdAt,
+      attempts: 0,
+      lease_owner: null,
+      lease_token: null,
+      lease_expires_at: null,
+    };
+    try {
+      // insertOne adds _id to a copy so `record` stays a plain TransactionDocument.
+      await this.collection.insertOne({ ...record });
+      return { outcome: 'created', record };
+    } catch (error) {
+      if (!(error instanceof MongoServerError) || error.code !== DUPLICATE_KEY) throw error;
+    }
+    const existing = await this.findByTransactionId(webhook.transaction_id);
+    if (!existing) {
+      // Only possible if the record was deleted between our insert and this read.
+      throw new Error(`duplicate key for ${webhook.transaction_id} but no record found`);
+    }
+    return isSamePayload(existing, webhook)
+      ? { outcome: 'duplicate', record: existing }
+      : { outcome: 'conflict', record: existing };
+  }
+
+  async findByTransactionId(transactionId: string): Promise<WithId<TransactionDocument> | null> {
+    return this.collection.findOne({ transaction_id: transactionId });
+  }
+
+  /**
+   * Atomically takes the oldest due record: stamps a fresh lease token, pushes `due_at` to the
+   * lease expiry (so nobody else can take it meanwhile) and counts the attempt.
+   */
+  async claimNext(owner: string, leaseMs: number): Promise<ClaimedTransaction | null> {
+    const now = this.now();
+    const expiresAt = new Date(now.getTime() + leaseMs);
+    const claimed = await this.collection.findOneAndUpdate(
+      { status: TransactionStatus.PROCESSING, due_at: { $lte: now } },
+      {
+        $set: {
+          lease_owner: owner,
+          lease_token: randomUUID(),
+          lease_expires_at: expiresAt,
+          due_at: expiresAt,
+        },
+        $inc: { attempts: 1 },
+      },
+      { sort: { due_at: 1 }, returnDocument: 'after' },
+    );
+    return claimed as ClaimedTransaction | null;
+  }
+
+  /**
+   * Heartbeat: extends the leases a worker is still working on, named by their tokens, so a lease
+   * it has lost (another worker holds a new token) is never extended. Returns how many were.
+   */
+  async renewLeases(leaseTokens: readonly string[], leaseMs: number): Promise<number> {
+    if (leaseTokens.length === 0) return 0;
+    const expiresAt = new Date(this.now().getTime() + leaseMs);
+    const result = await this.collection.updateMany(
+      { lease_token: { $in: [...leaseTokens] }, status: TransactionStatus.PROCESSING },
+      { $set: { lease_expires_at: expiresAt, due_at: expiresAt } },
+    );
+    return result.modifiedCount;
+  }
+
+  /**
+   * Marks the record PROCESSED if, and only if, `leaseToken` is still its lease: a worker that
+   * lost its lease (it stalled and another worker took over) cannot overwrite anything.
+   */
+  async markProcessed(transactionId: string, leaseToken: string): Promise<boolean> {
+    const result = await this.collection.updateOne(
+      { transaction_id: transactionId, lease_token: leaseToken, status: TransactionStatus.PROCESSING },
+      {
+        $set: {
+          status: TransactionStatus.PROCESSED,
+          processed_at: this.now(),
+          lease_owner: null,
+          lease_token: null,
+          lease_expires_at: null,
+        },
+      },
+    );
+    return result.modifiedCount === 1;
+  }
+
+  /** Gives a record back so another worker may take it at once (used on shutdown). */
+  async releaseLease(transactionId: string, leaseToken: string): Promise<boolean> {
+    const result = await this.collection.updateOne(
+      { transaction_id: transactionId, lease_token: leaseToken, status: TransactionStatus.PROCESSING },
+      {
+        $set: { due_at: this.now(), lease_owner: null, lease_token: null, lease_expires_at: null },
+      },
+    );
+    return result.modifiedCount === 1;
+  }
+}

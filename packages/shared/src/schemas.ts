@@ -1,0 +1,89 @@
+import { isLosslessNumber } from 'lossless-json';
+import { z } from 'zod';
+import { isSupportedCurrency, minorUnitsOf } from './currencies';
+import { MAX_FRACTION_DIGITS, parseAmount } from './money';
+
+/** Identifiers that are safe in URLs, logs and queries: no operators, dots or spaces. */
+export const TRANSACTION_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+const ACCOUNT_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+export const transactionIdSchema = z
+  .string({ error: 'must be a string' })
+  .regex(TRANSACTION_ID_PATTERN, {
+    error: 'must be 1-128 characters of A-Z, a-z, 0-9, "_" or "-"',
+  });
+
+const accountSchema = z
+  .string({ error: 'must be a string' })
+  .regex(ACCOUNT_PATTERN, {
+    error: 'must be 1-64 characters of A-Z, a-z, 0-9, "_", ".", ":" or "-"',
+  });
+
+/**
+ * The amount as its decimal text. JSON bodies are parsed losslessly (see parseJsonBody), so a
+ * JSON number arrives here as a LosslessNumber holding the exact digits that were sent.
+ */
+const amountTextSchema = z
+  .union(
+    [
+      z.string(),
+      z.custom<{ value: string }>(isLosslessNumber).transform((number) => number.value),
+    ],
+    { error: 'must be a JSON number or a decimal string' },
+  )
+  .superRefine((text, ctx) => {
+    // Shape, sign and size here; the currency's decimals are checked once the currency is known.
+    const parsed = parseAmount(text, MAX_FRACTION_DIGITS);
+    if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message });
+  });
+
+const currencySchema = z
+  .string({ error: 'must be a string' })
+  .refine(isSupportedCurrency, { error: 'must be an ISO 4217 currency code in upper case, e.g. USD' });
+
+/**
+ * A transaction webhook as delivered by a payment processor. Unknown fields are dropped (never
+ * stored): processors add fields over time and must not be refused for it.
+ */
+export const transactionWebhookSchema = z
+  .object({
+    transaction_id: transactionIdSchema,
+    source_account: accountSchema,
+    destination_account: accountSchema,
+    amount: amountTextSchema,
+    currency: currencySchema,
+  })
+  .superRefine((payload, ctx) => {
+    if (payload.source_account === payload.destination_account) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['destination_account'],
+        message: 'must differ from source_account',
+      });
+    }
+  })
+  .transform((payload, ctx) => {
+    const minorUnits = minorUnitsOf(payload.currency) ?? 0;
+    const amount = parseAmount(payload.amount, minorUnits);
+    if (!amount.ok) {
+      ctx.addIssue({ code: 'custom', path: ['amount'], message: amount.message });
+      return z.NEVER;
+    }
+    return { ...payload, amount: amount.value };
+  });
+
+/** A validated webhook; `amount` is canonical decimal text with the currency's minor units. */
+export type TransactionWebhook = z.output<typeof transactionWebhookSchema>;
+
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+/** Flattens zod issues into the `details` of the API's error body. */
+export function describeIssues(error: z.ZodError): FieldProblem[] {
+  return error.issues.map((issue) => ({
+    field: issue.path.length ? issue.path.join('.') : '(body)',
+    message: issue.message,
+  }));
+}
