@@ -116,8 +116,11 @@ export class TransactionWorker {
         else this.logger.warn('lease lost before finishing; another worker owns it now', log);
       } catch (error) {
         if (error instanceof CallAbortedError) {
-          await this.repository.releaseLease(record.transaction_id, token).catch(() => false);
-          this.logger.info('transaction released on shutdown', log);
+          const released = await this.repository
+            .releaseLease(record.transaction_id, token)
+            .catch(() => false);
+          if (released) this.logger.info('transaction released on shutdown', log);
+          else this.logger.warn('could not release on shutdown; its lease will expire', log);
         } else {
           // The lease is left to expire: the record becomes due again and another attempt runs.
           this.logger.error('processing failed; will be retried after the lease expires', {

@@ -50,7 +50,9 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
   ];
   if (options.h2File) args.push('--h2-file', options.h2File);
 
-  const child = spawn('java', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  // Own process group: a terminal's Ctrl-C must not kill the database before the apps have
+  // released their leases. It still exits with us, when our end of its stdin closes.
+  const child = spawn('java', args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   const stderr: string[] = [];
   child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
 

@@ -1,0 +1,113 @@
+/**
+ * Conformance of the database server the suite runs on, for the two properties the service
+ * relies on: unique indexes reject duplicates with error 11000, and findOneAndUpdate claims are
+ * atomic (no document claimed twice under concurrency). Runs against each embedded backend
+ * (memory, and H2 with a data file) or, when MONGODB_URL was given, against that server.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { MongoClient, MongoServerError } from 'mongodb';
+import { startEmbeddedMongo, type EmbeddedMongo } from '../src/index';
+
+const DOCUMENTS = 2_000;
+const CLIENTS = 8;
+
+interface Target {
+  name: string;
+  url(): string;
+  setup?(): Promise<void>;
+  teardown?(): Promise<void>;
+}
+
+function embeddedH2Target(): Target {
+  let server: EmbeddedMongo | undefined;
+  let dir = '';
+  return {
+    name: 'embedded mongo-java-server, H2 backend (file)',
+    url: () => server!.url,
+    async setup() {
+      dir = mkdtempSync(path.join(tmpdir(), 'txhook-h2-'));
+      server = await startEmbeddedMongo({ backend: 'h2', h2File: path.join(dir, 'data.mv') });
+    },
+    async teardown() {
+      await server?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const suiteUrl = () => {
+  if (!process.env.MONGODB_URL) throw new Error('MONGODB_URL not set by the global setup');
+  return process.env.MONGODB_URL;
+};
+const targets: Target[] = process.env.TEST_EMBEDDED_MONGO
+  ? [{ name: 'embedded mongo-java-server, memory backend', url: suiteUrl }, embeddedH2Target()]
+  : [{ name: `MONGODB_URL server`, url: suiteUrl }];
+
+describe.each(targets)('conformance: $name', (target) => {
+  let client: MongoClient;
+  const dbName = `conformance_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
+
+  beforeAll(async () => {
+    await target.setup?.();
+    client = await MongoClient.connect(target.url());
+  }, 90_000);
+
+  afterAll(async () => {
+    await client.db(dbName).dropDatabase().catch(() => undefined);
+    await client.close();
+    await target.teardown?.();
+  });
+
+  it('rejects a duplicate on a unique index with error 11000', async () => {
+    const collection = client.db(dbName).collection('unique_check');
+    await collection.createIndex({ key: 1 }, { unique: true });
+    await collection.insertOne({ key: 'a' });
+    const error = await collection.insertOne({ key: 'a' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(MongoServerError);
+    expect((error as MongoServerError).code).toBe(11000);
+    expect(await collection.countDocuments({ key: 'a' })).toBe(1);
+  });
+
+  it(`lets ${CLIENTS} concurrent clients claim ${DOCUMENTS} documents, each exactly once`, async () => {
+    const collection = client.db(dbName).collection<{ n: number; status: string; claims: number; owner?: number }>('claims');
+    await collection.createIndex({ status: 1, n: 1 });
+    await collection.insertMany(
+      Array.from({ length: DOCUMENTS }, (_, n) => ({ n, status: 'PENDING', claims: 0 })),
+    );
+
+    const claimers = await Promise.all(
+      Array.from({ length: CLIENTS }, () => MongoClient.connect(target.url(), { maxPoolSize: 4 })),
+    );
+    try {
+      const claimedBy = await Promise.all(
+        claimers.map(async (claimer, owner) => {
+          const mine: number[] = [];
+          const own = claimer.db(dbName).collection<{ n: number; status: string; claims: number }>('claims');
+          for (;;) {
+            const doc = await own.findOneAndUpdate(
+              { status: 'PENDING' },
+              { $set: { status: 'CLAIMED', owner }, $inc: { claims: 1 } },
+              { sort: { n: 1 }, returnDocument: 'after' },
+            );
+            if (!doc) return mine;
+            mine.push(doc.n);
+          }
+        }),
+      );
+      const all = claimedBy.flat();
+      expect(all).toHaveLength(DOCUMENTS);
+      expect(new Set(all).size).toBe(DOCUMENTS);
+      expect(await collection.countDocuments({ claims: 1, status: 'CLAIMED' })).toBe(DOCUMENTS);
+      expect(await collection.countDocuments({ claims: { $ne: 1 } })).toBe(0);
+      // Every client took part, so the claims really were concurrent.
+      for (const mine of claimedBy) expect(mine.length).toBeGreaterThan(0);
+    } finally {
+      await Promise.all(claimers.map((claimer) => claimer.close()));
+    }
+  }, 120_000);
+});

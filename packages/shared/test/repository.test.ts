@@ -1,0 +1,145 @@
+import { Decimal128 } from 'mongodb';
+import { TransactionRepository } from '../src/repository';
+import { TransactionStatus } from '../src/transaction';
+import { transactionWebhookSchema } from '../src/schemas';
+import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
+import { sampleWebhook } from '../../../tests/support/webhooks';
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await openTestDatabase('repository');
+});
+afterAll(async () => {
+  await database.drop();
+});
+
+const webhook = (overrides = {}) => transactionWebhookSchema.parse(sampleWebhook(overrides));
+
+describe('TransactionRepository against a real server', () => {
+  it('stores a new webhook as PROCESSING with an exact Decimal128 amount', async () => {
+    const input = webhook({ amount: '0.30' });
+    const result = await database.repository.recordWebhook(input);
+    expect(result.outcome).toBe('created');
+    const stored = await database.db.collection('transactions').findOne({ transaction_id: input.transaction_id });
+    expect(stored?.status).toBe(TransactionStatus.PROCESSING);
+    expect(stored?.processed_at).toBeNull();
+    expect(stored?.amount).toBeInstanceOf(Decimal128);
+    expect((stored?.amount as Decimal128).toString()).toBe('0.30');
+  });
+
+  it('answers a redelivery with the stored record and writes nothing', async () => {
+    const input = webhook();
+    const first = await database.repository.recordWebhook(input);
+    const second = await database.repository.recordWebhook(input);
+    expect(second.outcome).toBe('duplicate');
+    expect(second.record.created_at.getTime()).toBe(first.record.created_at.getTime());
+    expect(await database.repository.collection.countDocuments({ transaction_id: input.transaction_id })).toBe(1);
+  });
+
+  it('reports a conflict when the same id arrives with other content', async () => {
+    const input = webhook();
+    await database.repository.recordWebhook(input);
+    const changed = await database.repository.recordWebhook({ ...input, amount: '999.00' });
+    expect(changed.outcome).toBe('conflict');
+    const stored = await database.repository.findByTransactionId(input.transaction_id);
+    expect(stored?.amount.toString()).toBe(input.amount);
+  });
+
+  it('stores exactly one record when 30 identical deliveries race', async () => {
+    const input = webhook();
+    const outcomes = await Promise.all(
+      Array.from({ length: 30 }, () => database.repository.recordWebhook(input)),
+    );
+    expect(outcomes.filter((o) => o.outcome === 'created')).toHaveLength(1);
+    expect(outcomes.filter((o) => o.outcome === 'duplicate')).toHaveLength(29);
+    expect(await database.repository.collection.countDocuments({ transaction_id: input.transaction_id })).toBe(1);
+  });
+});
+
+describe('leases', () => {
+  // A clock we move by hand so lease expiry is tested without waiting.
+  let nowMs = Date.parse('2030-01-01T00:00:00Z');
+  const clock = () => new Date(nowMs);
+  let repo: TestDatabase['repository'];
+
+  beforeAll(async () => {
+    await database.repository.collection.deleteMany({});
+    repo = new TransactionRepository(database.db, clock);
+  });
+
+  it('claims a due record once, stamping owner, token, expiry and attempt', async () => {
+    const { record } = await repo.recordWebhook(webhook());
+    const claimed = await repo.claimNext('worker-a', 10_000);
+    expect(claimed?.transaction_id).toBe(record.transaction_id);
+    expect(claimed?.lease_owner).toBe('worker-a');
+    expect(claimed?.lease_token).toEqual(expect.any(String));
+    expect(claimed?.attempts).toBe(1);
+    expect(claimed?.lease_expires_at.getTime()).toBe(nowMs + 10_000);
+    expect(await repo.claimNext('worker-b', 10_000)).toBeNull();
+  });
+
+  it('makes a record due again only after its lease expires, with a new token', async () => {
+    await repo.collection.deleteMany({});
+    await repo.recordWebhook(webhook());
+    const first = await repo.claimNext('worker-a', 10_000);
+    nowMs += 9_999;
+    expect(await repo.claimNext('worker-b', 10_000)).toBeNull();
+    nowMs += 2;
+    const second = await repo.claimNext('worker-b', 10_000);
+    expect(second?.transaction_id).toBe(first?.transaction_id);
+    expect(second?.lease_token).not.toBe(first?.lease_token);
+    expect(second?.attempts).toBe(2);
+  });
+
+  it('fences completion: the holder of an old token cannot mark the record PROCESSED', async () => {
+    await repo.collection.deleteMany({});
+    await repo.recordWebhook(webhook());
+    const stale = await repo.claimNext('worker-a', 1_000);
+    nowMs += 1_001;
+    const current = await repo.claimNext('worker-b', 1_000);
+    expect(await repo.markProcessed(stale!.transaction_id, stale!.lease_token)).toBe(false);
+    let stored = await repo.findByTransactionId(stale!.transaction_id);
+    expect(stored?.status).toBe(TransactionStatus.PROCESSING);
+    expect(stored?.lease_owner).toBe('worker-b');
+
+    expect(await repo.markProcessed(current!.transaction_id, current!.lease_token)).toBe(true);
+    stored = await repo.findByTransactionId(stale!.transaction_id);
+    expect(stored?.status).toBe(TransactionStatus.PROCESSED);
+    expect(stored?.processed_at?.getTime()).toBe(nowMs);
+    expect(stored?.lease_token).toBeNull();
+    // Finishing twice is impossible too.
+    expect(await repo.markProcessed(current!.transaction_id, current!.lease_token)).toBe(false);
+  });
+
+  it('renews only the leases named by their tokens', async () => {
+    await repo.collection.deleteMany({});
+    await repo.recordWebhook(webhook());
+    await repo.recordWebhook(webhook());
+    const kept = await repo.claimNext('worker-a', 1_000);
+    const other = await repo.claimNext('worker-a', 1_000);
+    nowMs += 500;
+    expect(await repo.renewLeases([kept!.lease_token], 1_000)).toBe(1);
+    nowMs += 600; // `other` expired, `kept` still valid
+    const reclaimed = await repo.claimNext('worker-b', 1_000);
+    expect(reclaimed?.transaction_id).toBe(other!.transaction_id);
+    expect(await repo.claimNext('worker-b', 1_000)).toBeNull();
+  });
+
+  it('release makes a record due at once for another worker', async () => {
+    await repo.collection.deleteMany({});
+    await repo.recordWebhook(webhook());
+    const claimed = await repo.claimNext('worker-a', 60_000);
+    expect(await repo.releaseLease(claimed!.transaction_id, claimed!.lease_token)).toBe(true);
+    const again = await repo.claimNext('worker-b', 60_000);
+    expect(again?.transaction_id).toBe(claimed!.transaction_id);
+    expect(again?.lease_owner).toBe('worker-b');
+  });
+
+  it('claims the oldest due record first', async () => {
+    await repo.collection.deleteMany({});
+    const older = await repo.recordWebhook(webhook());
+    nowMs += 10;
+    await repo.recordWebhook(webhook());
+    expect((await repo.claimNext('w', 1_000))?.transaction_id).toBe(older.record.transaction_id);
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * `pnpm start`: one command for the whole service. Uses MONGODB_URL when set; otherwise starts the
+ * embedded MongoDB stand-in (mongo-java-server) first. Then runs the API and one worker, prefixes
+ * their output, and on Ctrl-C / SIGTERM stops them gracefully and the database last.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+import { startEmbeddedMongo, type EmbeddedBackend, type EmbeddedMongo } from '@txhook/embedded-mongo';
+
+const ROOT = path.resolve(__dirname, '..');
+const NODE_ARGS = ['--conditions=development', '-r', 'ts-node/register/transpile-only'];
+
+function run(name: string, entry: string, env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(process.execPath, [...NODE_ARGS, path.join(ROOT, entry)], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  for (const stream of [child.stdout, child.stderr]) {
+    readline.createInterface({ input: stream }).on('line', (line) => console.log(`[${name}] ${line}`));
+  }
+  return child;
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+}
+
+async function main(): Promise<void> {
+  let database: EmbeddedMongo | undefined;
+  const env = { ...process.env };
+  if (!env.MONGODB_URL) {
+    const backend = (env.EMBEDDED_MONGO_BACKEND ?? 'memory') as EmbeddedBackend;
+    database = await startEmbeddedMongo({
+      port: Number(env.EMBEDDED_MONGO_PORT ?? 0),
+      backend,
+      ...(env.EMBEDDED_MONGO_H2_FILE ? { h2File: env.EMBEDDED_MONGO_H2_FILE } : {}),
+    });
+    env.MONGODB_URL = database.url;
+    console.log(`[db] embedded MongoDB stand-in (mongo-java-server, ${backend} backend) at ${database.url}`);
+  } else {
+    console.log('[db] using MONGODB_URL from the environment');
+  }
+
+  const children = [run('api', 'apps/api/src/main.ts', env), run('worker', 'apps/worker/src/main.ts', env)];
+  let stopping = false;
+  const stopAll = async (exitCode: number) => {
+    if (stopping) return;
+    stopping = true;
+    for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+    await Promise.all(children.map(exited));
+    await database?.stop();
+    process.exit(exitCode);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+  for (const child of children) {
+    child.once('exit', (code) => {
+      if (!stopping) {
+        console.error(`a service exited unexpectedly (code ${code}); stopping the others`);
+        void stopAll(1);
+      }
+    });
+  }
+  database?.process.once('exit', () => {
+    if (!stopping) {
+      console.error('the embedded database exited unexpectedly; stopping the others');
+      void stopAll(1);
+    }
+  });
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,39 @@
+import { randomBytes } from 'node:crypto';
+import { MongoClient, type Db } from 'mongodb';
+import { TransactionRepository } from '@txhook/shared';
+
+export interface TestDatabase {
+  url: string;
+  name: string;
+  client: MongoClient;
+  db: Db;
+  repository: TransactionRepository;
+  drop(): Promise<void>;
+}
+
+export function testDatabaseUrl(): string {
+  const url = process.env.MONGODB_URL;
+  if (!url) throw new Error('MONGODB_URL is not set: the Jest global setup should have set it');
+  return url;
+}
+
+/** A database of its own for one test file, on the real server, dropped at the end. */
+export async function openTestDatabase(label: string): Promise<TestDatabase> {
+  const url = testDatabaseUrl();
+  const name = `test_${label}_${randomBytes(4).toString('hex')}`;
+  const client = await MongoClient.connect(url, { serverSelectionTimeoutMS: 10_000 });
+  const db = client.db(name);
+  const repository = new TransactionRepository(db);
+  await repository.ensureIndexes();
+  return {
+    url,
+    name,
+    client,
+    db,
+    repository,
+    async drop() {
+      await db.dropDatabase().catch(() => undefined);
+      await client.close();
+    },
+  };
+}

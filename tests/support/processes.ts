@@ -1,0 +1,117 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const ENTRIES = {
+  api: 'apps/api/src/main.ts',
+  worker: 'apps/worker/src/main.ts',
+} as const;
+
+/** One JSON log line of an app (LOG_FORMAT=json). */
+export type LogLine = Record<string, unknown> & { message?: string };
+
+/** An API or worker process started for real, with its JSON log lines collected. */
+export class AppProcess {
+  readonly logs: LogLine[] = [];
+  readonly rawOutput: string[] = [];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(
+    readonly name: string,
+    readonly child: ChildProcess,
+  ) {
+    for (const stream of [child.stdout, child.stderr]) {
+      if (!stream) continue;
+      readline.createInterface({ input: stream }).on('line', (line) => {
+        this.rawOutput.push(line);
+        try {
+          this.logs.push(JSON.parse(line) as LogLine);
+        } catch {
+          // not a log line (e.g. a crash message); kept in rawOutput
+        }
+        for (const wake of this.waiters) wake();
+      });
+    }
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        for (const wake of this.waiters) wake();
+        resolve({ code, signal });
+      });
+    });
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  logsWith(message: string): LogLine[] {
+    return this.logs.filter((line) => line.message === message);
+  }
+
+  /** Resolves with the first log line matching `predicate`, already seen or yet to come. */
+  waitForLog(predicate: (line: LogLine) => boolean, timeoutMs = 30_000): Promise<LogLine> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = this.logs.find(predicate);
+        if (found) {
+          done();
+          resolve(found);
+        } else if (!this.running) {
+          done();
+          reject(new Error(`${this.name} exited before the log line came:\n${this.rawOutput.join('\n')}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`${this.name}: log line not seen in ${timeoutMs} ms:\n${this.rawOutput.join('\n')}`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    if (this.running) this.child.kill(signal);
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited after `timeoutMs`. */
+  async stop(timeoutMs = 20_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    this.kill('SIGTERM');
+    const timer = setTimeout(() => this.kill('SIGKILL'), timeoutMs);
+    const result = await this.exited;
+    clearTimeout(timer);
+    return result;
+  }
+}
+
+export function startApp(kind: keyof typeof ENTRIES, env: Record<string, string>): AppProcess {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=development', '-r', 'ts-node/register/transpile-only', path.join(ROOT, ENTRIES[kind])],
+    {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  return new AppProcess(kind, child);
+}
+
+/** Starts the API on a free port and resolves with its base URL once it listens. */
+export async function startApi(env: Record<string, string>): Promise<{ api: AppProcess; baseUrl: string }> {
+  const api = startApp('api', { PORT: '0', ...env });
+  const listening = await api.waitForLog((line) => line.message === 'api listening', 60_000);
+  return { api, baseUrl: `http://127.0.0.1:${String(listening.port)}` };
+}
+
+export async function startWorker(env: Record<string, string>): Promise<AppProcess> {
+  const worker = startApp('worker', env);
+  await worker.waitForLog((line) => line.message === 'worker started', 60_000);
+  return worker;
+}
