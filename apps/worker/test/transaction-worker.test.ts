@@ -1,0 +1,165 @@
+import { MongoClient } from 'mongodb';
+import {
+  createLogger,
+  TransactionRepository,
+  TransactionStatus,
+  transactionWebhookSchema,
+} from '@txhook/shared';
+import { simulateExternalCall } from '../src/external-call';
+import { TransactionWorker, type ExternalCall } from '../src/transaction-worker';
+import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
+import { sampleWebhook, waitFor } from '../../../tests/support/webhooks';
+
+const logger = createLogger('worker-test', { LOG_LEVEL: 'error', LOG_FORMAT: 'json', NODE_ENV: 'test' });
+
+let database: TestDatabase;
+let repository: TransactionRepository;
+const workers: TransactionWorker[] = [];
+
+beforeAll(async () => {
+  database = await openTestDatabase('worker');
+  repository = database.repository;
+});
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((worker) => worker.stop(0)));
+  await repository.collection.deleteMany({});
+});
+afterAll(async () => {
+  await database.drop();
+});
+
+async function seed(n: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const { record } = await repository.recordWebhook(transactionWebhookSchema.parse(sampleWebhook()));
+    ids.push(record.transaction_id);
+  }
+  return ids;
+}
+
+/** The real simulated call, wrapped to count calls and measure how many overlap. */
+function instrumentedCall(delayMs: number) {
+  const calls = new Map<string, number>();
+  let current = 0;
+  let peak = 0;
+  const call: ExternalCall = async (record, signal) => {
+    calls.set(record.transaction_id, (calls.get(record.transaction_id) ?? 0) + 1);
+    current += 1;
+    peak = Math.max(peak, current);
+    try {
+      await simulateExternalCall(delayMs, signal);
+    } finally {
+      current -= 1;
+    }
+  };
+  return { call, calls, peak: () => peak };
+}
+
+function startWorker(call: ExternalCall, options: Partial<ConstructorParameters<typeof TransactionWorker>[3]> = {}, repo = repository) {
+  const worker = new TransactionWorker(repo, call, logger, {
+    workerId: `test-worker-${workers.length}`,
+    leaseMs: 5_000,
+    concurrency: 100,
+    pollIntervalMs: 50,
+    ...options,
+  });
+  workers.push(worker);
+  worker.start();
+  return worker;
+}
+
+const allProcessed = (n: number) => async () =>
+  (await repository.collection.countDocuments({ status: TransactionStatus.PROCESSED })) === n ? true : undefined;
+
+describe('TransactionWorker', () => {
+  it('processes every due record once and marks it PROCESSED', async () => {
+    const ids = await seed(50);
+    const external = instrumentedCall(200);
+    startWorker(external.call);
+    await waitFor('all PROCESSED', allProcessed(50), 15_000);
+    for (const id of ids) expect(external.calls.get(id)).toBe(1);
+    const records = await repository.collection.find().toArray();
+    for (const record of records) {
+      expect(record.attempts).toBe(1);
+      expect(record.processed_at).toBeInstanceOf(Date);
+      expect(record.processed_at!.getTime() - record.created_at.getTime()).toBeGreaterThanOrEqual(200);
+      expect(record.lease_token).toBeNull();
+    }
+  });
+
+  it('runs external calls concurrently, never more than its concurrency', async () => {
+    await seed(30);
+    const external = instrumentedCall(600);
+    const started = Date.now();
+    startWorker(external.call, { concurrency: 10 });
+    await waitFor('all PROCESSED', allProcessed(30), 15_000);
+    expect(external.peak()).toBe(10);
+    // Three waves of 600 ms; one at a time would need 18 s.
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('keeps a long call leased with heartbeats so a second worker never takes it', async () => {
+    const [id] = await seed(1);
+    const first = instrumentedCall(3_000);
+    const second = instrumentedCall(10);
+    startWorker(first.call, { leaseMs: 1_000 });
+    await waitFor('claimed', async () => (first.calls.size === 1 ? true : undefined), 5_000);
+    startWorker(second.call, { leaseMs: 1_000 });
+    await waitFor('PROCESSED', allProcessed(1), 10_000);
+    expect(second.calls.size).toBe(0);
+    expect((await repository.findByTransactionId(id!))?.attempts).toBe(1);
+  });
+
+  it('does not overwrite a record whose lease another worker took over (fencing)', async () => {
+    const [id] = await seed(1);
+    let releaseCall: () => void = () => undefined;
+    const stalled: ExternalCall = () => new Promise<void>((resolve) => (releaseCall = resolve));
+    startWorker(stalled, { leaseMs: 60_000 });
+    const held = await waitFor('claimed', async () => {
+      const doc = await repository.findByTransactionId(id!);
+      return doc?.lease_token ? doc : undefined;
+    }, 5_000);
+    // The lease runs out (as after a long stall) and another worker claims the record.
+    await repository.collection.updateOne({ transaction_id: id! }, { $set: { due_at: new Date(0) } });
+    const takeover = await repository.claimNext('other-worker', 60_000);
+    expect(takeover?.lease_token).not.toBe(held.lease_token);
+
+    releaseCall(); // the stalled worker now finishes its call and tries to write
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const after = await repository.findByTransactionId(id!);
+    expect(after?.status).toBe(TransactionStatus.PROCESSING);
+    expect(after?.lease_owner).toBe('other-worker');
+    expect(after?.lease_token).toBe(takeover?.lease_token);
+  });
+
+  it('on stop, lets calls finish within the grace period and releases the rest', async () => {
+    await seed(2);
+    // The first record claimed finishes within the grace period, the second cannot.
+    const delays = [200, 30_000];
+    let claimed = 0;
+    const call: ExternalCall = (_record, signal) => simulateExternalCall(delays[claimed++] ?? 30_000, signal);
+    const worker = startWorker(call);
+    await waitFor('both claimed', async () => (claimed === 2 ? true : undefined), 5_000);
+    workers.pop();
+    const summary = await worker.stop(1_000);
+    expect(summary).toEqual({ finished: 1, released: 1 });
+    const released = await repository.collection.findOne({ status: TransactionStatus.PROCESSING });
+    expect(released?.lease_token).toBeNull();
+    expect(released?.due_at.getTime()).toBeLessThanOrEqual(Date.now());
+    // A stopped worker claims nothing more.
+    await seed(1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await repository.collection.countDocuments({ lease_token: { $ne: null } })).toBe(0);
+  });
+
+  it('survives a database it cannot reach: backs off, keeps running, stops cleanly', async () => {
+    const unreachable = new MongoClient('mongodb://127.0.0.1:1', { serverSelectionTimeoutMS: 200 });
+    const external = instrumentedCall(10);
+    const worker = startWorker(external.call, {}, new TransactionRepository(unreachable.db('none')));
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(external.calls.size).toBe(0);
+    workers.pop();
+    await expect(worker.stop(0)).resolves.toEqual({ finished: 0, released: 0 });
+    await unreachable.close();
+  });
+});
