@@ -41,7 +41,9 @@ async function main(): Promise<void> {
       ...(env.EMBEDDED_MONGO_H2_FILE ? { h2File: env.EMBEDDED_MONGO_H2_FILE } : {}),
     });
     env.MONGODB_URL = database.url;
-    console.log(`[db] embedded MongoDB stand-in (mongo-java-server, ${backend} backend) at ${database.url}`);
+    console.log(
+      `[db] embedded MongoDB stand-in (mongo-java-server, ${backend} backend, pid ${database.process.pid}) at ${database.url}`,
+    );
   } else {
     console.log('[db] using MONGODB_URL from the environment');
   }

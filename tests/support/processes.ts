@@ -65,7 +65,9 @@ export class AppProcess {
       };
       const timer = setTimeout(() => {
         done();
-        reject(new Error(`${this.name}: log line not seen in ${timeoutMs} ms:\n${this.rawOutput.join('\n')}`));
+        reject(
+          new Error(`${this.name}: log line not seen in ${timeoutMs} ms:\n${this.rawOutput.join('\n')}`),
+        );
       }, timeoutMs);
       const done = () => {
         clearTimeout(timer);

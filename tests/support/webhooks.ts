@@ -66,7 +66,7 @@ export async function getJson<T = unknown>(url: string): Promise<HttpResult<T>> 
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
 export async function waitFor<T>(
   what: string,
-  check: () => Promise<T | undefined>,
+  check: () => Promise<T | undefined> | T | undefined,
   timeoutMs: number,
   intervalMs = 100,
 ): Promise<T> {

@@ -28,15 +28,13 @@ export function sendError(res: Response, error: ApiError): void {
 /** Database errors that mean "try again later", not "we are broken". */
 function isDatabaseUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  return /^Mongo(ServerSelection|Network|NetworkTimeout|NotConnected|TopologyClosed)Error$/.test(
-    error.name,
-  );
+  return /^Mongo(ServerSelection|Network|NetworkTimeout|NotConnected|TopologyClosed)Error$/.test(error.name);
 }
 
 /** Errors thrown by body-parser carry `type` and `status`; map the ones clients can cause. */
 function fromBodyParser(error: unknown): ApiError | undefined {
   if (typeof error !== 'object' || error === null || !('type' in error)) return undefined;
-  switch ((error as { type: unknown }).type) {
+  switch (error.type) {
     case 'entity.too.large':
       return new ApiError(413, 'payload_too_large', 'Request body is larger than allowed');
     case 'encoding.unsupported':

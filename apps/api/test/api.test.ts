@@ -8,7 +8,10 @@ import { getJson, postWebhook, sampleWebhook } from '../../../tests/support/webh
 
 const logger = createLogger('api-test', { LOG_LEVEL: 'error', LOG_FORMAT: 'json', NODE_ENV: 'test' });
 
-async function serve(client: MongoClient, repository: TransactionRepository): Promise<{ server: Server; baseUrl: string }> {
+async function serve(
+  client: MongoClient,
+  repository: TransactionRepository,
+): Promise<{ server: Server; baseUrl: string }> {
   const app = createApp({ client, repository, logger, bodyLimitBytes: 16_384, healthPingTimeoutMs: 1_000 });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -147,7 +150,13 @@ describe('POST /v1/webhooks/transactions', () => {
     ['a JSON string', '"hello"', 'application/json', 400, 'validation_failed'],
     ['text/plain', JSON.stringify(sampleWebhook()), 'text/plain', 415, 'unsupported_media_type'],
     ['form data', 'a=1&b=2', 'application/x-www-form-urlencoded', 415, 'unsupported_media_type'],
-    ['a prototype-pollution attempt', '{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}', 'application/json', 400, 'validation_failed'],
+    [
+      'a prototype-pollution attempt',
+      '{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}',
+      'application/json',
+      400,
+      'validation_failed',
+    ],
     ['deep nesting', '['.repeat(5_000) + ']'.repeat(5_000), 'application/json', 400, undefined],
   ])('rejects %s with a JSON error and stores nothing', async (_name, raw, contentType, status, code) => {
     const before = await count();
@@ -172,10 +181,17 @@ describe('GET /v1/transactions/:transaction_id', () => {
     await postWebhook(baseUrl, body);
     const response = await getJson<View>(`${baseUrl}/v1/transactions/${body.transaction_id}`);
     expect(response.status).toBe(200);
-    expect(Object.keys(response.body).sort()).toEqual(
-      ['amount', 'attempts', 'created_at', 'currency', 'destination_account', 'processed_at',
-        'source_account', 'status', 'transaction_id'],
-    );
+    expect(Object.keys(response.body).sort()).toEqual([
+      'amount',
+      'attempts',
+      'created_at',
+      'currency',
+      'destination_account',
+      'processed_at',
+      'source_account',
+      'status',
+      'transaction_id',
+    ]);
     expect(response.body).toMatchObject({ amount: '1500', status: 'PROCESSING', processed_at: null });
     expect(response.body.created_at).toMatch(/Z$/);
   });

@@ -55,7 +55,11 @@ function instrumentedCall(delayMs: number) {
   return { call, calls, peak: () => peak };
 }
 
-function startWorker(call: ExternalCall, options: Partial<ConstructorParameters<typeof TransactionWorker>[3]> = {}, repo = repository) {
+function startWorker(
+  call: ExternalCall,
+  options: Partial<ConstructorParameters<typeof TransactionWorker>[3]> = {},
+  repo = repository,
+) {
   const worker = new TransactionWorker(repo, call, logger, {
     workerId: `test-worker-${workers.length}`,
     leaseMs: 5_000,
@@ -69,7 +73,9 @@ function startWorker(call: ExternalCall, options: Partial<ConstructorParameters<
 }
 
 const allProcessed = (n: number) => async () =>
-  (await repository.collection.countDocuments({ status: TransactionStatus.PROCESSED })) === n ? true : undefined;
+  (await repository.collection.countDocuments({ status: TransactionStatus.PROCESSED })) === n
+    ? true
+    : undefined;
 
 describe('TransactionWorker', () => {
   it('processes every due record once and marks it PROCESSED', async () => {
@@ -103,7 +109,7 @@ describe('TransactionWorker', () => {
     const first = instrumentedCall(3_000);
     const second = instrumentedCall(10);
     startWorker(first.call, { leaseMs: 1_000 });
-    await waitFor('claimed', async () => (first.calls.size === 1 ? true : undefined), 5_000);
+    await waitFor('claimed', () => (first.calls.size === 1 ? true : undefined), 5_000);
     startWorker(second.call, { leaseMs: 1_000 });
     await waitFor('PROCESSED', allProcessed(1), 10_000);
     expect(second.calls.size).toBe(0);
@@ -115,10 +121,14 @@ describe('TransactionWorker', () => {
     let releaseCall: () => void = () => undefined;
     const stalled: ExternalCall = () => new Promise<void>((resolve) => (releaseCall = resolve));
     startWorker(stalled, { leaseMs: 60_000 });
-    const held = await waitFor('claimed', async () => {
-      const doc = await repository.findByTransactionId(id!);
-      return doc?.lease_token ? doc : undefined;
-    }, 5_000);
+    const held = await waitFor(
+      'claimed',
+      async () => {
+        const doc = await repository.findByTransactionId(id!);
+        return doc?.lease_token ? doc : undefined;
+      },
+      5_000,
+    );
     // The lease runs out (as after a long stall) and another worker claims the record.
     await repository.collection.updateOne({ transaction_id: id! }, { $set: { due_at: new Date(0) } });
     const takeover = await repository.claimNext('other-worker', 60_000);
@@ -139,7 +149,7 @@ describe('TransactionWorker', () => {
     let claimed = 0;
     const call: ExternalCall = (_record, signal) => simulateExternalCall(delays[claimed++] ?? 30_000, signal);
     const worker = startWorker(call);
-    await waitFor('both claimed', async () => (claimed === 2 ? true : undefined), 5_000);
+    await waitFor('both claimed', () => (claimed === 2 ? true : undefined), 5_000);
     workers.pop();
     const summary = await worker.stop(1_000);
     expect(summary).toEqual({ finished: 1, released: 1 });

@@ -55,7 +55,10 @@ describe.each(targets)('conformance: $name', (target) => {
   }, 90_000);
 
   afterAll(async () => {
-    await client.db(dbName).dropDatabase().catch(() => undefined);
+    await client
+      .db(dbName)
+      .dropDatabase()
+      .catch(() => undefined);
     await client.close();
     await target.teardown?.();
   });
@@ -74,7 +77,9 @@ describe.each(targets)('conformance: $name', (target) => {
   });
 
   it(`lets ${CLIENTS} concurrent clients claim ${DOCUMENTS} documents, each exactly once`, async () => {
-    const collection = client.db(dbName).collection<{ n: number; status: string; claims: number; owner?: number }>('claims');
+    const collection = client
+      .db(dbName)
+      .collection<{ n: number; status: string; claims: number; owner?: number }>('claims');
     await collection.createIndex({ status: 1, n: 1 });
     await collection.insertMany(
       Array.from({ length: DOCUMENTS }, (_, n) => ({ n, status: 'PENDING', claims: 0 })),

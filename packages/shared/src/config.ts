@@ -55,18 +55,13 @@ export interface LoadConfigOptions {
 }
 
 /** Reads and validates the configuration; throws ConfigError naming every bad variable. */
-export function loadConfig(
-  env: NodeJS.ProcessEnv = process.env,
-  options: LoadConfigOptions = {},
-): AppConfig {
-  if (options.dotenv) loadDotenv({ quiet: true } as Parameters<typeof loadDotenv>[0]);
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): AppConfig {
+  if (options.dotenv) loadDotenv({ quiet: true });
   // Empty strings mean "not set", as in most shells' `FOO= cmd`.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
   const parsed = configSchema.safeParse(present);
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
-    );
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
   }
   return parsed.data;
 }

@@ -1,5 +1,6 @@
 export * from './config';
 export * from './currencies';
+export * from './lifecycle';
 export * from './logger';
 export * from './money';
 export * from './mongo';

@@ -8,15 +8,10 @@ export const MAX_FRACTION_DIGITS = 4;
 
 const PLAIN_DECIMAL = /^(0|[1-9][0-9]*)(?:\.([0-9]+))?$/;
 
-export type AmountProblem =
-  | 'not_a_decimal'
-  | 'not_positive'
-  | 'too_large'
-  | 'too_many_decimals';
+export type AmountProblem = 'not_a_decimal' | 'not_positive' | 'too_large' | 'too_many_decimals';
 
 export type AmountParse =
-  | { ok: true; value: string }
-  | { ok: false; problem: AmountProblem; message: string };
+  { ok: true; value: string } | { ok: false; problem: AmountProblem; message: string };
 
 /**
  * Parses the decimal text of an amount exactly (no binary floating point anywhere) and returns

@@ -33,14 +33,20 @@ export async function pingDatabase(client: MongoClient, timeoutMs: number): Prom
   }
 }
 
-/** The database may come up after us (compose, restarts): retry with backoff instead of crash-looping. */
-export async function retryUntilDatabaseReady(
-  task: () => Promise<void>,
+/**
+ * Connects, retrying with backoff until the server answers, then runs `prepare` (index creation).
+ * The database may come up after us (compose, restarts, outages): wait instead of crash-looping.
+ * connect() is called on every attempt because a client whose first connect failed stays closed.
+ */
+export async function connectWithRetry(
+  client: MongoClient,
+  prepare: () => Promise<void>,
   onRetry: (attempt: number, error: unknown) => void,
 ): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await task();
+      await client.connect();
+      await prepare();
       return;
     } catch (error) {
       onRetry(attempt, error);

@@ -2,11 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { MongoServerError, type Collection, type Db, type WithId } from 'mongodb';
 import { toDecimal128 } from './money';
 import type { TransactionWebhook } from './schemas';
-import {
-  isSamePayload,
-  TransactionStatus,
-  type TransactionDocument,
-} from './transaction';
+import { isSamePayload, TransactionStatus, type TransactionDocument } from './transaction';
 
 export const TRANSACTIONS_COLLECTION = 'transactions';
 const DUPLICATE_KEY = 11000;
@@ -30,7 +26,10 @@ export interface ClaimedTransaction extends TransactionDocument {
 export class TransactionRepository {
   readonly collection: Collection<TransactionDocument>;
 
-  constructor(db: Db, private readonly now: () => Date = () => new Date()) {
+  constructor(
+    db: Db,
+    private readonly now: () => Date = () => new Date(),
+  ) {
     this.collection = db.collection<TransactionDocument>(TRANSACTIONS_COLLECTION);
   }
 

@@ -7,30 +7,22 @@ import { MAX_FRACTION_DIGITS, parseAmount } from './money';
 export const TRANSACTION_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 const ACCOUNT_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 
-export const transactionIdSchema = z
-  .string({ error: 'must be a string' })
-  .regex(TRANSACTION_ID_PATTERN, {
-    error: 'must be 1-128 characters of A-Z, a-z, 0-9, "_" or "-"',
-  });
+export const transactionIdSchema = z.string({ error: 'must be a string' }).regex(TRANSACTION_ID_PATTERN, {
+  error: 'must be 1-128 characters of A-Z, a-z, 0-9, "_" or "-"',
+});
 
-const accountSchema = z
-  .string({ error: 'must be a string' })
-  .regex(ACCOUNT_PATTERN, {
-    error: 'must be 1-64 characters of A-Z, a-z, 0-9, "_", ".", ":" or "-"',
-  });
+const accountSchema = z.string({ error: 'must be a string' }).regex(ACCOUNT_PATTERN, {
+  error: 'must be 1-64 characters of A-Z, a-z, 0-9, "_", ".", ":" or "-"',
+});
 
 /**
  * The amount as its decimal text. JSON bodies are parsed losslessly (see parseJsonBody), so a
  * JSON number arrives here as a LosslessNumber holding the exact digits that were sent.
  */
 const amountTextSchema = z
-  .union(
-    [
-      z.string(),
-      z.custom<{ value: string }>(isLosslessNumber).transform((number) => number.value),
-    ],
-    { error: 'must be a JSON number or a decimal string' },
-  )
+  .union([z.string(), z.custom<{ value: string }>(isLosslessNumber).transform((number) => number.value)], {
+    error: 'must be a JSON number or a decimal string',
+  })
   .superRefine((text, ctx) => {
     // Shape, sign and size here; the currency's decimals are checked once the currency is known.
     const parsed = parseAmount(text, MAX_FRACTION_DIGITS);

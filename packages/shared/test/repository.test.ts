@@ -20,7 +20,9 @@ describe('TransactionRepository against a real server', () => {
     const input = webhook({ amount: '0.30' });
     const result = await database.repository.recordWebhook(input);
     expect(result.outcome).toBe('created');
-    const stored = await database.db.collection('transactions').findOne({ transaction_id: input.transaction_id });
+    const stored = await database.db
+      .collection('transactions')
+      .findOne({ transaction_id: input.transaction_id });
     expect(stored?.status).toBe(TransactionStatus.PROCESSING);
     expect(stored?.processed_at).toBeNull();
     expect(stored?.amount).toBeInstanceOf(Decimal128);
@@ -33,7 +35,9 @@ describe('TransactionRepository against a real server', () => {
     const second = await database.repository.recordWebhook(input);
     expect(second.outcome).toBe('duplicate');
     expect(second.record.created_at.getTime()).toBe(first.record.created_at.getTime());
-    expect(await database.repository.collection.countDocuments({ transaction_id: input.transaction_id })).toBe(1);
+    expect(
+      await database.repository.collection.countDocuments({ transaction_id: input.transaction_id }),
+    ).toBe(1);
   });
 
   it('reports a conflict when the same id arrives with other content', async () => {
@@ -52,7 +56,9 @@ describe('TransactionRepository against a real server', () => {
     );
     expect(outcomes.filter((o) => o.outcome === 'created')).toHaveLength(1);
     expect(outcomes.filter((o) => o.outcome === 'duplicate')).toHaveLength(29);
-    expect(await database.repository.collection.countDocuments({ transaction_id: input.transaction_id })).toBe(1);
+    expect(
+      await database.repository.collection.countDocuments({ transaction_id: input.transaction_id }),
+    ).toBe(1);
   });
 });
 

@@ -21,21 +21,29 @@ describe('transactionWebhookSchema', () => {
   });
 
   it('takes a JSON number exactly as written, through the lossless parser', () => {
-    const body = parseLossless('{"transaction_id":"t1","source_account":"a","destination_account":"b","amount":0.30,"currency":"EUR"}');
+    const body = parseLossless(
+      '{"transaction_id":"t1","source_account":"a","destination_account":"b","amount":0.30,"currency":"EUR"}',
+    );
     expect(transactionWebhookSchema.parse(body).amount).toBe('0.30');
   });
 
   it('uses the currency minor units: JPY has none, BHD has three', () => {
     expect(transactionWebhookSchema.parse({ ...valid, amount: '1500', currency: 'JPY' }).amount).toBe('1500');
     expect(fieldsOf({ ...valid, amount: '15.5', currency: 'JPY' })).toEqual(['amount']);
-    expect(transactionWebhookSchema.parse({ ...valid, amount: '1.234', currency: 'BHD' }).amount).toBe('1.234');
+    expect(transactionWebhookSchema.parse({ ...valid, amount: '1.234', currency: 'BHD' }).amount).toBe(
+      '1.234',
+    );
   });
 
   it('drops unknown fields instead of storing them', () => {
     const parsed = transactionWebhookSchema.parse({ ...valid, extra: 'x', $where: 'sleep(1)' });
-    expect(Object.keys(parsed).sort()).toEqual(
-      ['amount', 'currency', 'destination_account', 'source_account', 'transaction_id'],
-    );
+    expect(Object.keys(parsed).sort()).toEqual([
+      'amount',
+      'currency',
+      'destination_account',
+      'source_account',
+      'transaction_id',
+    ]);
   });
 
   it.each([

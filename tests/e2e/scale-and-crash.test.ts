@@ -1,0 +1,105 @@
+/** Several worker processes share one queue; a worker killed mid-call loses nothing. */
+import type { AppProcess } from '../support/processes';
+import { startApi, startWorker } from '../support/processes';
+import { e2eEnv, mapLimit, openCollection, processedCounts, stopAll } from '../support/e2e';
+import { postWebhook, sampleWebhook, waitFor } from '../support/webhooks';
+
+describe('3 worker processes, 500 transactions', () => {
+  const env = e2eEnv('scale', { PROCESSING_DELAY_MS: '1000', LEASE_MS: '5000' });
+  const processes: AppProcess[] = [];
+  let store: Awaited<ReturnType<typeof openCollection>>;
+
+  beforeAll(async () => {
+    store = await openCollection(env);
+  });
+  afterAll(async () => {
+    await stopAll(processes);
+    await store.close();
+  });
+
+  it('processes every transaction exactly once', async () => {
+    const { api, baseUrl } = await startApi(env);
+    processes.push(api);
+    const workers = await Promise.all([startWorker(env), startWorker(env), startWorker(env)]);
+    processes.push(...workers);
+
+    const bodies = Array.from({ length: 500 }, () => sampleWebhook());
+    const statuses = await mapLimit(bodies, 20, async (body) => (await postWebhook(baseUrl, body)).status);
+    expect(statuses.every((status) => status === 202)).toBe(true);
+
+    await waitFor(
+      'all 500 PROCESSED',
+      async () =>
+        (await store.transactions.countDocuments({ status: 'PROCESSED' })) === 500 ? true : undefined,
+      60_000,
+      250,
+    );
+
+    expect(await store.transactions.countDocuments()).toBe(500);
+    // Each claimed once (no lease ever expired) and finished once by exactly one worker.
+    expect(await store.transactions.countDocuments({ attempts: 1 })).toBe(500);
+    const counts = processedCounts(workers);
+    expect(counts.size).toBe(500);
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    for (const body of bodies) expect(counts.has(body.transaction_id)).toBe(true);
+    // The work was shared, not done by one process while the others idled.
+    const perWorker = workers.map((w) => w.logsWith('transaction processed').length);
+    expect(perWorker.filter((n) => n > 0).length).toBeGreaterThanOrEqual(2);
+  }, 120_000);
+});
+
+describe('a worker SIGKILLed in the middle of its calls', () => {
+  const env = e2eEnv('crash', { PROCESSING_DELAY_MS: '4000', LEASE_MS: '2000', LOG_LEVEL: 'debug' });
+  const processes: AppProcess[] = [];
+  let store: Awaited<ReturnType<typeof openCollection>>;
+
+  beforeAll(async () => {
+    store = await openCollection(env);
+  });
+  afterAll(async () => {
+    await stopAll(processes);
+    await store.close();
+  });
+
+  it('leaves its records to another worker once the leases expire; nothing is lost', async () => {
+    const { api, baseUrl } = await startApi(env);
+    processes.push(api);
+    const doomed = await startWorker(env);
+    processes.push(doomed);
+
+    const bodies = Array.from({ length: 20 }, () => sampleWebhook());
+    for (const body of bodies) expect((await postWebhook(baseUrl, body)).status).toBe(202);
+    await waitFor(
+      'all 20 claimed by the first worker',
+      () => (doomed.logsWith('transaction claimed').length === 20 ? true : undefined),
+      15_000,
+    );
+
+    doomed.kill('SIGKILL');
+    const killedAt = Date.now();
+    expect((await doomed.exited).signal).toBe('SIGKILL');
+    expect(doomed.logsWith('transaction processed')).toHaveLength(0);
+
+    const rescuer = await startWorker(env);
+    processes.push(rescuer);
+    await waitFor(
+      'all 20 PROCESSED',
+      async () =>
+        (await store.transactions.countDocuments({ status: 'PROCESSED' })) === 20 ? true : undefined,
+      30_000,
+      200,
+    );
+
+    const records = await store.transactions.find().toArray();
+    expect(records).toHaveLength(20);
+    for (const record of records) {
+      expect(record.attempts).toBe(2); // the lost claim, then the rescuer's
+      expect(record.lease_token).toBeNull();
+      // The rescuer waited for the lease to run out, then ran the full call.
+      expect(record.processed_at!.getTime()).toBeGreaterThanOrEqual(killedAt + 4_000);
+    }
+    const counts = processedCounts([doomed, rescuer]);
+    expect(counts.size).toBe(20);
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+  }, 90_000);
+});

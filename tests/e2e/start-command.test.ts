@@ -1,0 +1,82 @@
+/**
+ * `pnpm start` as a user runs it, with no MONGODB_URL: the embedded database, the API and a
+ * worker come up together, a webhook is processed, and Ctrl-C (SIGINT to the process group)
+ * stops everything, the database included.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { freePort } from '../support/ports';
+import { getJson, postWebhook, sampleWebhook, waitFor } from '../support/webhooks';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+it('starts database, API and worker in one command and stops them all on Ctrl-C', async () => {
+  const port = await freePort();
+  const { MONGODB_URL: _external, ...inherited } = process.env;
+  const child = spawn(
+    process.execPath,
+    [
+      '--conditions=development',
+      '-r',
+      'ts-node/register/transpile-only',
+      path.join(ROOT, 'scripts/start-all.ts'),
+    ],
+    {
+      cwd: ROOT,
+      env: { ...inherited, PORT: String(port), PROCESSING_DELAY_MS: '500', LOG_FORMAT: 'json' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group, like a shell job
+    },
+  );
+  const output: string[] = [];
+  child.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  try {
+    const baseUrl = `http://127.0.0.1:${port}`;
+    await waitFor(
+      'health',
+      async () => {
+        const r = await getJson<{ status: string }>(`${baseUrl}/`).catch(() => undefined);
+        return r?.body.status === 'HEALTHY' ? true : undefined;
+      },
+      60_000,
+      250,
+    );
+    expect(output.join('')).toContain('embedded MongoDB stand-in');
+
+    const body = sampleWebhook();
+    expect((await postWebhook(baseUrl, body)).status).toBe(202);
+    await waitFor(
+      'PROCESSED',
+      async () => {
+        const r = await getJson<{ status: string }>(`${baseUrl}/v1/transactions/${body.transaction_id}`);
+        return r.body.status === 'PROCESSED' ? true : undefined;
+      },
+      15_000,
+    );
+
+    const javaPid = Number(/pid (\d+)/.exec(output.join(''))?.[1]);
+    expect(Number.isInteger(javaPid) && isAlive(javaPid)).toBe(true);
+    process.kill(-child.pid!, 'SIGINT');
+    expect(await exited).toBe(0);
+    await waitFor('database process gone', () => (isAlive(javaPid) ? undefined : true), 10_000);
+    const after = await fetch(`${baseUrl}/`).then(
+      () => 'answered',
+      () => 'refused',
+    );
+    expect(after).toBe('refused');
+  } finally {
+    if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+  }
+}, 120_000);

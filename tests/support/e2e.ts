@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto';
+import { MongoClient, type Collection } from 'mongodb';
+import type { TransactionDocument } from '@txhook/shared';
+import { testDatabaseUrl } from './database';
+import type { AppProcess } from './processes';
+
+/** Environment for API/worker processes of one e2e test file, on its own database. */
+export function e2eEnv(label: string, overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    MONGODB_URL: testDatabaseUrl(),
+    MONGODB_DB: `e2e_${label}_${randomBytes(4).toString('hex')}`,
+    PROCESSING_DELAY_MS: '1000',
+    LEASE_MS: '3000',
+    POLL_INTERVAL_MS: '100',
+    SHUTDOWN_GRACE_MS: '2000',
+    ...overrides,
+  };
+}
+
+/** Direct read access to what the processes stored, for assertions. */
+export async function openCollection(env: Record<string, string>): Promise<{
+  transactions: Collection<TransactionDocument>;
+  close(): Promise<void>;
+}> {
+  const client = await MongoClient.connect(env.MONGODB_URL!);
+  const db = client.db(env.MONGODB_DB);
+  return {
+    transactions: db.collection<TransactionDocument>('transactions'),
+    async close() {
+      await db.dropDatabase().catch(() => undefined);
+      await client.close();
+    },
+  };
+}
+
+/** Stops every process still running (SIGKILL after a timeout), so no test leaves one behind. */
+export async function stopAll(processes: AppProcess[]): Promise<void> {
+  await Promise.all(processes.map((p) => p.stop(10_000)));
+}
+
+/** transaction_id -> how many times workers logged it as processed. */
+export function processedCounts(workers: AppProcess[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const worker of workers) {
+    for (const line of worker.logsWith('transaction processed')) {
+      const id = String(line.transaction_id);
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+  }
+  return counts;
+}
+
+/** Runs `task` over `items` with at most `limit` at a time. */
+export async function mapLimit<T, R>(items: T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await task(items[index]!);
+      }
+    }),
+  );
+  return results;
+}
