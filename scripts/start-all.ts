@@ -4,6 +4,7 @@
  * their output, and on Ctrl-C / SIGTERM stops them gracefully and the database last.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { startEmbeddedMongo, type EmbeddedBackend, type EmbeddedMongo } from '@txhook/embedded-mongo';
@@ -34,15 +35,19 @@ async function main(): Promise<void> {
   let database: EmbeddedMongo | undefined;
   const env = { ...process.env };
   if (!env.MONGODB_URL) {
-    const backend = (env.EMBEDDED_MONGO_BACKEND ?? 'memory') as EmbeddedBackend;
+    // H2 with a data file by default, so accepted webhooks survive a restart; `memory` on request.
+    const backend = (env.EMBEDDED_MONGO_BACKEND ?? 'h2') as EmbeddedBackend;
+    const h2File = env.EMBEDDED_MONGO_H2_FILE ?? path.join(ROOT, '.cache', 'embedded-mongo', 'txhook.mv');
+    if (backend === 'h2') mkdirSync(path.dirname(h2File), { recursive: true });
     database = await startEmbeddedMongo({
       port: Number(env.EMBEDDED_MONGO_PORT ?? 0),
       backend,
-      ...(env.EMBEDDED_MONGO_H2_FILE ? { h2File: env.EMBEDDED_MONGO_H2_FILE } : {}),
+      ...(backend === 'h2' ? { h2File } : {}),
     });
     env.MONGODB_URL = database.url;
     console.log(
-      `[db] embedded MongoDB stand-in (mongo-java-server, ${backend} backend, pid ${database.process.pid}) at ${database.url}`,
+      `[db] embedded MongoDB stand-in (mongo-java-server, ${backend} backend, pid ${database.process.pid}) at ${database.url}` +
+        (backend === 'h2' ? ` — data in ${h2File}` : ''),
     );
   } else {
     console.log('[db] using MONGODB_URL from the environment');

@@ -4,6 +4,8 @@
  * stops everything, the database included.
  */
 import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../support/ports';
 import { getJson, postWebhook, sampleWebhook, waitFor } from '../support/webhooks';
@@ -21,6 +23,8 @@ function isAlive(pid: number): boolean {
 
 it('starts database, API and worker in one command and stops them all on Ctrl-C', async () => {
   const port = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), 'txhook-start-'));
+  const h2File = path.join(dir, 'data.mv');
   const { MONGODB_URL: _external, ...inherited } = process.env;
   const child = spawn(
     process.execPath,
@@ -32,7 +36,14 @@ it('starts database, API and worker in one command and stops them all on Ctrl-C'
     ],
     {
       cwd: ROOT,
-      env: { ...inherited, PORT: String(port), PROCESSING_DELAY_MS: '500', LOG_FORMAT: 'json' },
+      env: {
+        ...inherited,
+        PORT: String(port),
+        PROCESSING_DELAY_MS: '500',
+        LOG_FORMAT: 'json',
+        // The default H2 backend, on a data file of this test's own.
+        EMBEDDED_MONGO_H2_FILE: h2File,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // its own process group, like a shell job
     },
@@ -53,7 +64,7 @@ it('starts database, API and worker in one command and stops them all on Ctrl-C'
       60_000,
       250,
     );
-    expect(output.join('')).toContain('embedded MongoDB stand-in');
+    expect(output.join('')).toContain('embedded MongoDB stand-in (mongo-java-server, h2 backend');
 
     const body = sampleWebhook();
     expect((await postWebhook(baseUrl, body)).status).toBe(202);
@@ -76,7 +87,9 @@ it('starts database, API and worker in one command and stops them all on Ctrl-C'
       () => 'refused',
     );
     expect(after).toBe('refused');
+    expect(existsSync(h2File)).toBe(true);
   } finally {
     if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
   }
 }, 120_000);

@@ -10,9 +10,11 @@ export default async function globalSetup(): Promise<void> {
     console.log(`\ntests run against MONGODB_URL=${process.env.MONGODB_URL}`);
     return;
   }
-  const server = await startEmbeddedMongo({ backend: 'memory' });
+  // TEST_EMBEDDED_BACKEND=h2 runs the whole suite on the H2 backend instead of the memory one.
+  const backend = process.env.TEST_EMBEDDED_BACKEND === 'h2' ? 'h2' : 'memory';
+  const server = await startEmbeddedMongo({ backend });
   globalThis.__EMBEDDED_MONGO__ = server;
   process.env.MONGODB_URL = server.url;
-  process.env.TEST_EMBEDDED_MONGO = 'memory';
-  console.log(`\ntests run against the embedded mongo-java-server at ${server.url}`);
+  process.env.TEST_EMBEDDED_MONGO = backend;
+  console.log(`\ntests run against the embedded mongo-java-server (${backend} backend) at ${server.url}`);
 }
