@@ -7,7 +7,7 @@ import { startEmbeddedMongo, type EmbeddedMongo } from '@txhook/embedded-mongo';
 import { startApp, type AppProcess } from '../support/processes';
 import { freePort } from '../support/ports';
 import { e2eEnv, stopAll } from '../support/e2e';
-import { getJson, postWebhook, sampleWebhook, waitFor } from '../support/webhooks';
+import { postWebhook, sampleWebhook, waitForStatus } from '../support/webhooks';
 
 const processes: AppProcess[] = [];
 let database: EmbeddedMongo | undefined;
@@ -39,14 +39,7 @@ it('API and worker wait for a late database, then serve and process', async () =
   const baseUrl = `http://127.0.0.1:${String(listening.port)}`;
   const body = sampleWebhook();
   expect((await postWebhook(baseUrl, body)).status).toBe(202);
-  await waitFor(
-    'PROCESSED',
-    async () => {
-      const r = await getJson<{ status: string }>(`${baseUrl}/v1/transactions/${body.transaction_id}`);
-      return r.body.status === 'PROCESSED' ? true : undefined;
-    },
-    10_000,
-  );
+  await waitForStatus(baseUrl, body.transaction_id, 'PROCESSED', 10_000);
 
   // A signal while waiting or working still ends both with exit code 0.
   expect(await api.stop()).toEqual({ code: 0, signal: null });

@@ -2,13 +2,13 @@
 import type { AppProcess } from '../support/processes';
 import { startApi, startWorker } from '../support/processes';
 import { e2eEnv, stopAll } from '../support/e2e';
-import { getJson, postWebhook, sampleWebhook, waitFor } from '../support/webhooks';
-
-interface View {
-  status: string;
-  created_at: string;
-  processed_at: string | null;
-}
+import {
+  getJson,
+  postWebhook,
+  sampleWebhook,
+  waitForStatus,
+  type TransactionViewBody,
+} from '../support/webhooks';
 
 const { PROCESSING_DELAY_MS: _unset, ...env } = e2eEnv('default_delay', { LEASE_MS: '30000' });
 const processes: AppProcess[] = [];
@@ -19,23 +19,15 @@ it('stays PROCESSING for the 30 s external call, then becomes PROCESSED', async 
   const { api, baseUrl } = await startApi(env);
   processes.push(api, await startWorker(env));
   const body = sampleWebhook();
-  const ack = await postWebhook<View>(baseUrl, body);
+  const ack = await postWebhook<TransactionViewBody>(baseUrl, body);
   expect(ack.status).toBe(202);
   expect(ack.elapsedMs).toBeLessThan(500);
 
   await new Promise((resolve) => setTimeout(resolve, 25_000));
-  const during = await getJson<View>(`${baseUrl}/v1/transactions/${body.transaction_id}`);
+  const during = await getJson<TransactionViewBody>(`${baseUrl}/v1/transactions/${body.transaction_id}`);
   expect(during.body.status).toBe('PROCESSING');
 
-  const done = await waitFor(
-    'PROCESSED',
-    async () => {
-      const r = await getJson<View>(`${baseUrl}/v1/transactions/${body.transaction_id}`);
-      return r.body.status === 'PROCESSED' ? r.body : undefined;
-    },
-    20_000,
-    250,
-  );
+  const done = await waitForStatus(baseUrl, body.transaction_id, 'PROCESSED', 20_000, 250);
   const waited = Date.parse(done.processed_at!) - Date.parse(done.created_at);
   expect(waited).toBeGreaterThanOrEqual(30_000);
   expect(waited).toBeLessThan(40_000);

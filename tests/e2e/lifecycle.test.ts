@@ -2,14 +2,13 @@
 import type { AppProcess } from '../support/processes';
 import { startApi, startWorker } from '../support/processes';
 import { e2eEnv, openCollection, processedCounts, stopAll } from '../support/e2e';
-import { getJson, postWebhook, sampleWebhook, waitFor } from '../support/webhooks';
-
-interface View {
-  status: string;
-  created_at: string;
-  processed_at: string | null;
-  attempts: number;
-}
+import {
+  getJson,
+  postWebhook,
+  sampleWebhook,
+  waitForStatus,
+  type TransactionViewBody,
+} from '../support/webhooks';
 
 const env = e2eEnv('lifecycle', { PROCESSING_DELAY_MS: '1500' });
 const processes: AppProcess[] = [];
@@ -32,22 +31,15 @@ afterAll(async () => {
 
 it('acknowledges at once, shows PROCESSING, then PROCESSED after the external call', async () => {
   const body = sampleWebhook();
-  const ack = await postWebhook<View>(baseUrl, body);
+  const ack = await postWebhook<TransactionViewBody>(baseUrl, body);
   expect(ack.status).toBe(202);
   expect(ack.elapsedMs).toBeLessThan(500);
   expect(ack.body.status).toBe('PROCESSING');
 
-  const early = await getJson<View>(`${baseUrl}/v1/transactions/${body.transaction_id}`);
+  const early = await getJson<TransactionViewBody>(`${baseUrl}/v1/transactions/${body.transaction_id}`);
   expect(early.body.status).toBe('PROCESSING');
 
-  const done = await waitFor(
-    'PROCESSED',
-    async () => {
-      const r = await getJson<View>(`${baseUrl}/v1/transactions/${body.transaction_id}`);
-      return r.body.status === 'PROCESSED' ? r.body : undefined;
-    },
-    15_000,
-  );
+  const done = await waitForStatus(baseUrl, body.transaction_id, 'PROCESSED', 15_000);
   const waited = Date.parse(done.processed_at!) - Date.parse(done.created_at);
   expect(waited).toBeGreaterThanOrEqual(1_500);
   expect(done.attempts).toBe(1);
@@ -58,16 +50,9 @@ it('30 concurrent deliveries of one transaction make one record, processed once'
   const responses = await Promise.all(Array.from({ length: 30 }, () => postWebhook(baseUrl, body)));
   expect(responses.filter((r) => r.status === 202)).toHaveLength(1);
   expect(responses.filter((r) => r.status === 200)).toHaveLength(29);
-  await waitFor(
-    'PROCESSED',
-    async () => {
-      const r = await getJson<View>(`${baseUrl}/v1/transactions/${body.transaction_id}`);
-      return r.body.status === 'PROCESSED' ? true : undefined;
-    },
-    15_000,
-  );
+  await waitForStatus(baseUrl, body.transaction_id, 'PROCESSED', 15_000);
   // Sequential redelivery after processing: still the one record, unchanged.
-  const late = await postWebhook<View>(baseUrl, body);
+  const late = await postWebhook<TransactionViewBody>(baseUrl, body);
   expect(late.status).toBe(200);
   expect(late.body.status).toBe('PROCESSED');
   expect(await store.transactions.countDocuments({ transaction_id: body.transaction_id })).toBe(1);

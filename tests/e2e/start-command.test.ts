@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../support/ports';
-import { getJson, postWebhook, sampleWebhook, waitFor } from '../support/webhooks';
+import { getJson, postWebhook, sampleWebhook, waitFor, waitForStatus } from '../support/webhooks';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -68,14 +68,7 @@ it('starts database, API and worker in one command and stops them all on Ctrl-C'
 
     const body = sampleWebhook();
     expect((await postWebhook(baseUrl, body)).status).toBe(202);
-    await waitFor(
-      'PROCESSED',
-      async () => {
-        const r = await getJson<{ status: string }>(`${baseUrl}/v1/transactions/${body.transaction_id}`);
-        return r.body.status === 'PROCESSED' ? true : undefined;
-      },
-      15_000,
-    );
+    await waitForStatus(baseUrl, body.transaction_id, 'PROCESSED', 15_000);
 
     const javaPid = Number(/pid (\d+)/.exec(output.join(''))?.[1]);
     expect(Number.isInteger(javaPid) && isAlive(javaPid)).toBe(true);

@@ -30,18 +30,10 @@ export interface HttpResult<T = unknown> {
   elapsedMs: number;
 }
 
-/** POSTs a body (an object is sent as JSON, a string as is) and reads the JSON answer. */
-export async function postWebhook<T = unknown>(
-  baseUrl: string,
-  body: unknown,
-  headers: Record<string, string> = { 'content-type': 'application/json' },
-): Promise<HttpResult<T>> {
+/** Sends one request and reads its JSON answer, timing the whole exchange. */
+export async function requestJson<T = unknown>(url: string, init: RequestInit = {}): Promise<HttpResult<T>> {
   const started = performance.now();
-  const response = await fetch(`${baseUrl}/v1/webhooks/transactions`, {
-    method: 'POST',
-    headers,
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
+  const response = await fetch(url, init);
   const text = await response.text();
   return {
     status: response.status,
@@ -51,16 +43,21 @@ export async function postWebhook<T = unknown>(
   };
 }
 
-export async function getJson<T = unknown>(url: string): Promise<HttpResult<T>> {
-  const started = performance.now();
-  const response = await fetch(url);
-  const text = await response.text();
-  return {
-    status: response.status,
-    body: (text ? JSON.parse(text) : undefined) as T,
-    headers: response.headers,
-    elapsedMs: performance.now() - started,
-  };
+/** POSTs a body (an object is sent as JSON, a string as is) and reads the JSON answer. */
+export function postWebhook<T = unknown>(
+  baseUrl: string,
+  body: unknown,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+): Promise<HttpResult<T>> {
+  return requestJson<T>(`${baseUrl}/v1/webhooks/transactions`, {
+    method: 'POST',
+    headers,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+export function getJson<T = unknown>(url: string): Promise<HttpResult<T>> {
+  return requestJson<T>(url);
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
@@ -77,4 +74,33 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/** What GET /v1/transactions/:id answers. */
+export interface TransactionViewBody {
+  transaction_id: string;
+  status: string;
+  amount: string;
+  attempts: number;
+  created_at: string;
+  processed_at: string | null;
+}
+
+/** Polls the status endpoint until the transaction has `status`; resolves with its view. */
+export function waitForStatus(
+  baseUrl: string,
+  transactionId: string,
+  status: string,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<TransactionViewBody> {
+  return waitFor(
+    `${transactionId} to be ${status}`,
+    async () => {
+      const r = await getJson<TransactionViewBody>(`${baseUrl}/v1/transactions/${transactionId}`);
+      return r.body.status === status ? r.body : undefined;
+    },
+    timeoutMs,
+    intervalMs,
+  );
 }
