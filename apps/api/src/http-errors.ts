@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
-import type { Logger } from '@txhook/shared';
+import { isTransientDatabaseError, type Logger } from '@txhook/shared';
 
 /** The one error shape of every non-2xx answer: `{ "error": { code, message, details? } }`. */
 export interface ErrorBody {
@@ -23,12 +23,6 @@ export function sendError(res: Response, error: ApiError): void {
   const body: ErrorBody = { error: { code: error.code, message: error.message } };
   if (error.details !== undefined) body.error.details = error.details;
   res.status(error.status).set(error.headers).json(body);
-}
-
-/** Database errors that mean "try again later", not "we are broken". */
-function isDatabaseUnavailable(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  return /^Mongo(ServerSelection|Network|NetworkTimeout|NotConnected|TopologyClosed)Error$/.test(error.name);
 }
 
 /** Errors thrown by body-parser carry `type` and `status`; map the ones clients can cause. */
@@ -69,7 +63,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       sendError(res, clientError);
       return;
     }
-    if (isDatabaseUnavailable(error)) {
+    if (isTransientDatabaseError(error)) {
       logger.warn('database unavailable', { method: req.method, path: req.path, error: String(error) });
       sendError(
         res,

@@ -4,7 +4,7 @@ import { MongoClient } from 'mongodb';
 import { createLogger, TransactionRepository } from '@txhook/shared';
 import { createApp } from '../src/app';
 import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
-import { getJson, postWebhook, sampleWebhook } from '../../../tests/support/webhooks';
+import { getJson, postWebhook, requestJson, sampleWebhook } from '../../../tests/support/webhooks';
 
 const logger = createLogger('api-test', { LOG_LEVEL: 'error', LOG_FORMAT: 'json', NODE_ENV: 'test' });
 
@@ -187,6 +187,9 @@ describe('GET /v1/transactions/:transaction_id', () => {
       'created_at',
       'currency',
       'destination_account',
+      'failed_at',
+      'last_error',
+      'next_attempt_at',
       'processed_at',
       'source_account',
       'status',
@@ -209,6 +212,50 @@ describe('GET /v1/transactions/:transaction_id', () => {
     const response = await getJson(`${baseUrl}/nope`);
     expect(response.status).toBe(404);
     expectErrorShape(response.body, 'not_found');
+  });
+});
+
+describe('POST /v1/transactions/:transaction_id/retry', () => {
+  const retry = (id: string) =>
+    requestJson<View & { last_error: string | null }>(`${baseUrl}/v1/transactions/${id}/retry`, {
+      method: 'POST',
+    });
+
+  it('puts a FAILED record back in line once; repeating it changes nothing', async () => {
+    const body = sampleWebhook();
+    await postWebhook(baseUrl, body);
+    await database.repository.collection.updateOne(
+      { transaction_id: body.transaction_id },
+      { $set: { status: 'FAILED', attempts: 5, last_error: 'boom', failed_at: new Date() } },
+    );
+    const failedView = await getJson<View & { last_error: string }>(
+      `${baseUrl}/v1/transactions/${body.transaction_id}`,
+    );
+    expect(failedView.body).toMatchObject({ status: 'FAILED', attempts: 5, last_error: 'boom' });
+
+    const first = await retry(body.transaction_id);
+    expect(first.status).toBe(202);
+    expect(first.body).toMatchObject({ status: 'PROCESSING', attempts: 0, last_error: 'boom' });
+    const second = await retry(body.transaction_id);
+    expect(second.status).toBe(200);
+    expect(second.body.status).toBe('PROCESSING');
+    expect(await count({ transaction_id: body.transaction_id })).toBe(1);
+  });
+
+  it('refuses a PROCESSED record with 409 and answers 404 for an unknown one', async () => {
+    const body = sampleWebhook();
+    await postWebhook(baseUrl, body);
+    await database.repository.collection.updateOne(
+      { transaction_id: body.transaction_id },
+      { $set: { status: 'PROCESSED', processed_at: new Date() } },
+    );
+    const processed = await retry(body.transaction_id);
+    expect(processed.status).toBe(409);
+    expectErrorShape(processed.body, 'already_processed');
+    const stored = await database.repository.findByTransactionId(body.transaction_id);
+    expect(stored?.status).toBe('PROCESSED');
+    const missing = await retry('never-seen');
+    expect(missing.status).toBe(404);
   });
 });
 

@@ -1,3 +1,8 @@
+import type { ClaimedTransaction } from '@txhook/shared';
+
+/** Runs the external call for one claimed record; must reject with CallAbortedError on abort. */
+export type ExternalCall = (record: ClaimedTransaction, signal: AbortSignal) => Promise<void>;
+
 /** Thrown when a call is given up because the worker is shutting down. */
 export class CallAbortedError extends Error {
   constructor() {
@@ -6,11 +11,16 @@ export class CallAbortedError extends Error {
   }
 }
 
-/**
- * The slow external call of the product, simulated: it only waits `delayMs`. It is pure I/O wait,
- * so one process runs thousands of them at once. Aborting rejects with CallAbortedError.
- */
-export function simulateExternalCall(delayMs: number, signal: AbortSignal): Promise<void> {
+/** The external call answered with a failure (or, simulated, was made to fail). */
+export class ExternalCallError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ExternalCallError';
+  }
+}
+
+/** Waits `ms`; rejects with CallAbortedError as soon as `signal` aborts. */
+export function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
       reject(new CallAbortedError());
@@ -23,7 +33,41 @@ export function simulateExternalCall(delayMs: number, signal: AbortSignal): Prom
     const timer = setTimeout(() => {
       signal.removeEventListener('abort', onAbort);
       resolve();
-    }, delayMs);
+    }, ms);
     signal.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+export interface SimulatedCallOptions {
+  delayMs: number;
+  /** Share of calls that fail after their delay, for fault injection (0 = never). */
+  failureRate: number;
+  /** Random source for the failures; seed it (see seededRandom) to make a run reproducible. */
+  random?: () => number;
+}
+
+/**
+ * The product's slow external call, simulated: pure I/O wait, so one process runs thousands at
+ * once. With a failure rate it fails like a real dependency would: after taking its time.
+ */
+export function simulatedExternalCall(options: SimulatedCallOptions): ExternalCall {
+  const random = options.random ?? Math.random;
+  return async (_record, signal) => {
+    await abortableDelay(options.delayMs, signal);
+    if (options.failureRate > 0 && random() < options.failureRate) {
+      throw new ExternalCallError('simulated external call failure');
+    }
+  };
+}
+
+/** A small deterministic PRNG (mulberry32): the same seed gives the same sequence. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }

@@ -10,7 +10,8 @@ import {
   onShutdownSignal,
   TransactionRepository,
 } from '@txhook/shared';
-import { simulateExternalCall } from './external-call';
+import { seededRandom, simulatedExternalCall } from './external-call';
+import { RetryPolicy } from './retry-policy';
 import { TransactionWorker } from './transaction-worker';
 
 async function main(): Promise<void> {
@@ -18,18 +19,25 @@ async function main(): Promise<void> {
   const logger = createLogger('worker', config);
   const client = createMongoClient(config, { maxPoolSize: 20 });
   const repository = new TransactionRepository(client.db(config.MONGODB_DB));
-  const worker = new TransactionWorker(
-    repository,
-    (_record, signal) => simulateExternalCall(config.PROCESSING_DELAY_MS, signal),
-    logger,
-    {
-      // Unique per process, so a restarted worker never mistakes an old lease for its own.
-      workerId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
-      leaseMs: config.LEASE_MS,
-      concurrency: config.WORKER_CONCURRENCY,
-      pollIntervalMs: config.POLL_INTERVAL_MS,
-    },
-  );
+  const externalCall = simulatedExternalCall({
+    delayMs: config.PROCESSING_DELAY_MS,
+    failureRate: config.EXTERNAL_CALL_FAILURE_RATE,
+    ...(config.EXTERNAL_CALL_FAILURE_SEED === undefined
+      ? {}
+      : { random: seededRandom(config.EXTERNAL_CALL_FAILURE_SEED) }),
+  });
+  const worker = new TransactionWorker(repository, externalCall, logger, {
+    // Unique per process, so a restarted worker never mistakes an old lease for its own.
+    workerId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    leaseMs: config.LEASE_MS,
+    concurrency: config.WORKER_CONCURRENCY,
+    pollIntervalMs: config.POLL_INTERVAL_MS,
+    retryPolicy: new RetryPolicy({
+      maxAttempts: config.MAX_ATTEMPTS,
+      baseDelayMs: config.RETRY_BASE_DELAY_MS,
+      maxDelayMs: config.RETRY_MAX_DELAY_MS,
+    }),
+  });
 
   // Grace for in-flight calls, then time to release leases and close the pool.
   onShutdownSignal(logger, config.SHUTDOWN_GRACE_MS + 10_000, async () => {

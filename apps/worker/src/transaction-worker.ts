@@ -1,8 +1,8 @@
 import type { ClaimedTransaction, Logger, TransactionRepository } from '@txhook/shared';
-import { CallAbortedError } from './external-call';
+import { CallAbortedError, type ExternalCall } from './external-call';
+import type { RetryPolicy } from './retry-policy';
 
-/** Runs the external call for one claimed record; must reject with CallAbortedError on abort. */
-export type ExternalCall = (record: ClaimedTransaction, signal: AbortSignal) => Promise<void>;
+export type { ExternalCall } from './external-call';
 
 export interface TransactionWorkerOptions {
   /** Unique per process: written to each lease as its owner. */
@@ -12,6 +12,8 @@ export interface TransactionWorkerOptions {
   concurrency: number;
   /** Idle wait when nothing is due. */
   pollIntervalMs: number;
+  /** Backoff after a failed call and when to give up (FAILED). */
+  retryPolicy: RetryPolicy;
 }
 
 export interface StopSummary {
@@ -112,22 +114,14 @@ export class TransactionWorker {
     const done = (async () => {
       try {
         await this.externalCall(record, controller.signal);
-        if (await this.finish(record)) this.logger.info('transaction processed', log);
+        const finished = await this.persist(() =>
+          this.repository.markProcessed(record.transaction_id, token),
+        );
+        if (finished) this.logger.info('transaction processed', log);
         else this.logger.warn('lease lost before finishing; another worker owns it now', log);
       } catch (error) {
-        if (error instanceof CallAbortedError) {
-          const released = await this.repository
-            .releaseLease(record.transaction_id, token)
-            .catch(() => false);
-          if (released) this.logger.info('transaction released on shutdown', log);
-          else this.logger.warn('could not release on shutdown; its lease will expire', log);
-        } else {
-          // The lease is left to expire: the record becomes due again and another attempt runs.
-          this.logger.error('processing failed; will be retried after the lease expires', {
-            ...log,
-            error: String(error),
-          });
-        }
+        if (error instanceof CallAbortedError) await this.release(record, log);
+        else await this.recordFailure(record, error, log);
       } finally {
         this.inFlight.delete(token);
         this.wake?.();
@@ -136,14 +130,60 @@ export class TransactionWorker {
     this.inFlight.set(token, { record, controller, done });
   }
 
-  /** The fenced completion, retried briefly: a lost write here would repeat the external call. */
-  private async finish(record: ClaimedTransaction): Promise<boolean> {
+  /** A failed call: retry later with backoff, or FAILED once the attempts are used up. */
+  private async recordFailure(record: ClaimedTransaction, error: unknown, log: object): Promise<void> {
+    const message = error instanceof Error ? error.message : String(error);
+    const policy = this.options.retryPolicy;
+    const { transaction_id: id, lease_token: token } = record;
+    try {
+      if (policy.isExhausted(record.attempts)) {
+        const failed = await this.persist(() => this.repository.markFailed(id, token, message));
+        if (failed) this.logger.warn('transaction failed', { ...log, error: message });
+        else this.logger.warn('lease lost before recording the failure', log);
+        return;
+      }
+      const retryAt = new Date(Date.now() + policy.delayAfter(record.attempts));
+      const scheduled = await this.persist(() => this.repository.scheduleRetry(id, token, message, retryAt));
+      if (scheduled) {
+        this.logger.warn('transaction attempt failed, will retry', {
+          ...log,
+          error: message,
+          retry_at: retryAt.toISOString(),
+        });
+      } else {
+        this.logger.warn('lease lost before recording the failure', log);
+      }
+    } catch (databaseError) {
+      // The database stayed unreachable: the lease expires and the attempt is simply repeated.
+      this.logger.error('could not record a failed attempt; it repeats after the lease expires', {
+        ...log,
+        error: message,
+        database_error: String(databaseError),
+      });
+    }
+  }
+
+  private async release(record: ClaimedTransaction, log: object): Promise<void> {
+    const released = await this.repository
+      .releaseLease(record.transaction_id, record.lease_token)
+      .catch(() => false);
+    if (released) this.logger.info('transaction released on shutdown', log);
+    else this.logger.warn('could not release on shutdown; its lease will expire', log);
+  }
+
+  /**
+   * Retries a fenced write through a database hiccup for up to one lease period: giving up
+   * earlier would throw away a finished external call and make it run again.
+   */
+  private async persist(write: () => Promise<boolean>): Promise<boolean> {
+    const deadline = Date.now() + this.options.leaseMs;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.repository.markProcessed(record.transaction_id, record.lease_token);
+        return await write();
       } catch (error) {
-        if (attempt >= 5) throw error;
-        await delay(100 * 2 ** attempt);
+        if (Date.now() >= deadline) throw error;
+        this.logger.warn('database write failed, retrying', { error: String(error), attempt });
+        await delay(Math.min(MAX_BACKOFF_MS, 100 * 2 ** attempt));
       }
     }
   }

@@ -5,7 +5,8 @@ import {
   TransactionStatus,
   transactionWebhookSchema,
 } from '@txhook/shared';
-import { simulateExternalCall } from '../src/external-call';
+import { abortableDelay, ExternalCallError } from '../src/external-call';
+import { RetryPolicy } from '../src/retry-policy';
 import { TransactionWorker, type ExternalCall } from '../src/transaction-worker';
 import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
 import { sampleWebhook, waitFor } from '../../../tests/support/webhooks';
@@ -47,7 +48,7 @@ function instrumentedCall(delayMs: number) {
     current += 1;
     peak = Math.max(peak, current);
     try {
-      await simulateExternalCall(delayMs, signal);
+      await abortableDelay(delayMs, signal);
     } finally {
       current -= 1;
     }
@@ -65,6 +66,7 @@ function startWorker(
     leaseMs: 5_000,
     concurrency: 100,
     pollIntervalMs: 50,
+    retryPolicy: new RetryPolicy({ maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 200 }),
     ...options,
   });
   workers.push(worker);
@@ -147,7 +149,7 @@ describe('TransactionWorker', () => {
     // The first record claimed finishes within the grace period, the second cannot.
     const delays = [200, 30_000];
     let claimed = 0;
-    const call: ExternalCall = (_record, signal) => simulateExternalCall(delays[claimed++] ?? 30_000, signal);
+    const call: ExternalCall = (_record, signal) => abortableDelay(delays[claimed++] ?? 30_000, signal);
     const worker = startWorker(call);
     await waitFor('both claimed', () => (claimed === 2 ? true : undefined), 5_000);
     workers.pop();
@@ -171,5 +173,91 @@ describe('TransactionWorker', () => {
     workers.pop();
     await expect(worker.stop(0)).resolves.toEqual({ finished: 0, released: 0 });
     await unreachable.close();
+  });
+
+  it('retries a failed call after a backoff and finishes it, keeping the error it saw', async () => {
+    const [id] = await seed(1);
+    const attemptsSeen: number[] = [];
+    const failOnce: ExternalCall = async (record) => {
+      attemptsSeen.push(record.attempts);
+      if (record.attempts === 1) throw new ExternalCallError('upstream said 502');
+      await abortableDelay(10, new AbortController().signal);
+    };
+    startWorker(failOnce, {
+      retryPolicy: new RetryPolicy({ maxAttempts: 3, baseDelayMs: 400, maxDelayMs: 400 }),
+    });
+    const retrying = await waitFor(
+      'retry scheduled',
+      async () => {
+        const doc = await repository.findByTransactionId(id!);
+        return doc?.last_error ? doc : undefined;
+      },
+      5_000,
+      10,
+    );
+    expect(retrying.status).toBe(TransactionStatus.PROCESSING);
+    expect(retrying.lease_token).toBeNull();
+    expect(retrying.last_error).toBe('upstream said 502');
+    // Equal jitter: at least half the 400 ms backoff from the failure.
+    expect(retrying.due_at.getTime() - Date.now()).toBeGreaterThan(100);
+
+    await waitFor('PROCESSED', allProcessed(1), 5_000);
+    const done = await repository.findByTransactionId(id!);
+    expect(done?.attempts).toBe(2);
+    expect(done?.last_error).toBe('upstream said 502');
+    expect(attemptsSeen).toEqual([1, 2]);
+  });
+
+  it('marks a record FAILED after its last allowed attempt, with the error, and calls no more', async () => {
+    const [id] = await seed(1);
+    let calls = 0;
+    const alwaysFails: ExternalCall = () => {
+      calls += 1;
+      return Promise.reject(new ExternalCallError('card network down'));
+    };
+    startWorker(alwaysFails, {
+      retryPolicy: new RetryPolicy({ maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 40 }),
+    });
+    const failed = await waitFor(
+      'FAILED',
+      async () => {
+        const doc = await repository.findByTransactionId(id!);
+        return doc?.status === TransactionStatus.FAILED ? doc : undefined;
+      },
+      5_000,
+    );
+    expect(failed.attempts).toBe(3);
+    expect(failed.last_error).toBe('card network down');
+    expect(failed.failed_at).toBeInstanceOf(Date);
+    expect(failed.processed_at).toBeNull();
+    expect(failed.lease_token).toBeNull();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(calls).toBe(3);
+
+    // Requeued, it gets a fresh budget and runs again.
+    expect(await repository.requeueFailed(id!)).toBe(true);
+    expect(await repository.requeueFailed(id!)).toBe(false);
+    await waitFor(
+      'FAILED again',
+      async () =>
+        (await repository.findByTransactionId(id!))?.status === 'FAILED' && calls === 6 ? true : undefined,
+      5_000,
+    );
+  });
+});
+
+describe('RetryPolicy', () => {
+  it('doubles the delay per attempt up to the cap, with jitter between half and all of it', () => {
+    const low = new RetryPolicy({ maxAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 5_000, random: () => 0 });
+    const high = new RetryPolicy({
+      maxAttempts: 5,
+      baseDelayMs: 1_000,
+      maxDelayMs: 5_000,
+      random: () => 0.999999,
+    });
+    expect([1, 2, 3, 4].map((n) => low.delayAfter(n))).toEqual([500, 1_000, 2_000, 2_500]);
+    expect([1, 2, 3, 4].map((n) => high.delayAfter(n))).toEqual([1_000, 2_000, 4_000, 5_000]);
+    expect(low.isExhausted(4)).toBe(false);
+    expect(low.isExhausted(5)).toBe(true);
   });
 });

@@ -30,12 +30,37 @@ export const configSchema = z.object({
     .string()
     .regex(/^[^/\\. "$*<>:|?]{1,63}$/, { error: 'must be a valid MongoDB database name' })
     .default('txhook'),
+  /** Write concern of every write: `majority` (default) or a number of nodes. */
+  MONGODB_WRITE_CONCERN: z
+    .string()
+    .regex(/^(majority|[0-9]+)$/, { error: 'must be majority or a number of nodes' })
+    .default('majority'),
+  /** Whether writes wait for the on-disk journal before they are acknowledged. */
+  MONGODB_JOURNAL: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .default('true')
+    .transform((value) => value === 'true'),
+  /** Bound on one database round trip (connect or reply); past it the API answers 503. */
+  MONGODB_TIMEOUT_MS: integer(100, 120_000, 5_000),
   /** How long the simulated external call takes. */
   PROCESSING_DELAY_MS: integer(0, 3_600_000, 30_000),
   /** How long a claim stays valid without a heartbeat; a dead worker's records are due again after it. */
   LEASE_MS: integer(1_000, 3_600_000, 30_000),
   /** Most external calls one worker process runs at once (they are I/O waits, not CPU work). */
   WORKER_CONCURRENCY: integer(1, 100_000, 5_000),
+  /** Attempts of the external call before a record becomes FAILED. */
+  MAX_ATTEMPTS: integer(1, 100, 5),
+  /** Backoff after the first failed attempt; doubles per attempt (with jitter) up to the max. */
+  RETRY_BASE_DELAY_MS: integer(0, 3_600_000, 1_000),
+  RETRY_MAX_DELAY_MS: integer(0, 86_400_000, 60_000),
+  /** Fault injection: share of simulated external calls that fail (0 in production). */
+  EXTERNAL_CALL_FAILURE_RATE: z.coerce
+    .number({ error: 'must be a number from 0 to 1' })
+    .min(0)
+    .max(1)
+    .default(0),
+  /** Makes injected failures reproducible (same seed, same sequence). */
+  EXTERNAL_CALL_FAILURE_SEED: integer(0, 2 ** 31 - 1, 0).optional(),
   /** Idle wait between claim attempts when nothing is due. */
   POLL_INTERVAL_MS: integer(10, 60_000, 500),
   /** On SIGTERM, how long in-flight work may run before its leases are released. */

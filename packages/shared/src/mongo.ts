@@ -1,4 +1,14 @@
-import { MongoClient, type MongoClientOptions } from 'mongodb';
+import {
+  MongoClient,
+  MongoError,
+  MongoNetworkError,
+  MongoNotConnectedError,
+  MongoServerError,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
+  MongoWriteConcernError,
+  type MongoClientOptions,
+} from 'mongodb';
 import type { AppConfig } from './config';
 
 /**
@@ -6,15 +16,19 @@ import type { AppConfig } from './config';
  * record survives a primary failover; server selection fails fast so callers can answer 503.
  */
 export function createMongoClient(
-  config: Pick<AppConfig, 'MONGODB_URL'>,
+  config: Pick<AppConfig, 'MONGODB_URL' | 'MONGODB_WRITE_CONCERN' | 'MONGODB_JOURNAL' | 'MONGODB_TIMEOUT_MS'>,
   overrides: MongoClientOptions = {},
 ): MongoClient {
+  const w = config.MONGODB_WRITE_CONCERN === 'majority' ? 'majority' : Number(config.MONGODB_WRITE_CONCERN);
   return new MongoClient(config.MONGODB_URL, {
     appName: 'txhook',
-    serverSelectionTimeoutMS: 5_000,
-    connectTimeoutMS: 5_000,
+    // A server that stops answering (hung, partitioned) must fail calls, not hang them: the
+    // socket and connect timeouts bound every round trip, server selection bounds a server that is gone.
+    serverSelectionTimeoutMS: config.MONGODB_TIMEOUT_MS,
+    connectTimeoutMS: config.MONGODB_TIMEOUT_MS,
+    socketTimeoutMS: config.MONGODB_TIMEOUT_MS,
     maxPoolSize: 50,
-    writeConcern: { w: 'majority', journal: true },
+    writeConcern: { w, journal: config.MONGODB_JOURNAL },
     retryWrites: true,
     ...overrides,
   });
@@ -53,4 +67,32 @@ export async function connectWithRetry(
       await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * 2 ** attempt)));
     }
   }
+}
+
+/** Server codes for "this node cannot take the operation right now" (failover, shutdown). */
+const UNAVAILABLE_CODES = new Set([6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436]);
+
+/**
+ * True for errors that mean "the database is unreachable or not answering right now" (callers
+ * answer 503 or back off), as opposed to a bug or a bad request. A write-concern error counts: the
+ * write was not durably acknowledged, so it must not be reported as stored.
+ */
+export function isTransientDatabaseError(error: unknown): boolean {
+  if (
+    error instanceof MongoNetworkError ||
+    error instanceof MongoServerSelectionError ||
+    error instanceof MongoNotConnectedError ||
+    error instanceof MongoTopologyClosedError ||
+    error instanceof MongoWriteConcernError
+  ) {
+    return true;
+  }
+  if (
+    error instanceof MongoServerError &&
+    typeof error.code === 'number' &&
+    UNAVAILABLE_CODES.has(error.code)
+  ) {
+    return true;
+  }
+  return error instanceof MongoError && error.hasErrorLabel('RetryableWriteError');
 }

@@ -62,6 +62,8 @@ export class TransactionRepository {
       processed_at: null,
       due_at: createdAt,
       attempts: 0,
+      last_error: null,
+      failed_at: null,
       lease_owner: null,
       lease_token: null,
       lease_expires_at: null,
@@ -128,29 +130,58 @@ export class TransactionRepository {
    * Marks the record PROCESSED if, and only if, `leaseToken` is still its lease: a worker that
    * lost its lease (it stalled and another worker took over) cannot overwrite anything.
    */
-  async markProcessed(transactionId: string, leaseToken: string): Promise<boolean> {
+  markProcessed(transactionId: string, leaseToken: string): Promise<boolean> {
+    return this.finishLease(transactionId, leaseToken, {
+      status: TransactionStatus.PROCESSED,
+      processed_at: this.now(),
+    });
+  }
+
+  /** After a failed attempt: due again at `retryAt` (the backoff), with the error kept. Fenced. */
+  scheduleRetry(transactionId: string, leaseToken: string, error: string, retryAt: Date): Promise<boolean> {
+    return this.finishLease(transactionId, leaseToken, { due_at: retryAt, last_error: error });
+  }
+
+  /** After the last allowed attempt failed: FAILED, out of the queue until requeued. Fenced. */
+  markFailed(transactionId: string, leaseToken: string, error: string): Promise<boolean> {
+    return this.finishLease(transactionId, leaseToken, {
+      status: TransactionStatus.FAILED,
+      last_error: error,
+      failed_at: this.now(),
+    });
+  }
+
+  /** Gives a record back so another worker may take it at once (used on shutdown). Fenced. */
+  releaseLease(transactionId: string, leaseToken: string): Promise<boolean> {
+    return this.finishLease(transactionId, leaseToken, { due_at: this.now() });
+  }
+
+  /**
+   * Puts a FAILED record back in line with a fresh attempt budget. Only FAILED records move, so
+   * calling it again, or on a PROCESSING or PROCESSED record, changes nothing.
+   */
+  async requeueFailed(transactionId: string): Promise<boolean> {
     const result = await this.collection.updateOne(
-      { transaction_id: transactionId, lease_token: leaseToken, status: TransactionStatus.PROCESSING },
+      { transaction_id: transactionId, status: TransactionStatus.FAILED },
       {
-        $set: {
-          status: TransactionStatus.PROCESSED,
-          processed_at: this.now(),
-          lease_owner: null,
-          lease_token: null,
-          lease_expires_at: null,
-        },
+        $set: { status: TransactionStatus.PROCESSING, due_at: this.now(), attempts: 0, failed_at: null },
       },
     );
     return result.modifiedCount === 1;
   }
 
-  /** Gives a record back so another worker may take it at once (used on shutdown). */
-  async releaseLease(transactionId: string, leaseToken: string): Promise<boolean> {
+  /**
+   * Ends a lease with `changes`, only while `leaseToken` is the record's current lease and the
+   * record is still PROCESSING: the fence that makes every outcome happen once.
+   */
+  private async finishLease(
+    transactionId: string,
+    leaseToken: string,
+    changes: Partial<TransactionDocument>,
+  ): Promise<boolean> {
     const result = await this.collection.updateOne(
       { transaction_id: transactionId, lease_token: leaseToken, status: TransactionStatus.PROCESSING },
-      {
-        $set: { due_at: this.now(), lease_owner: null, lease_token: null, lease_expires_at: null },
-      },
+      { $set: { ...changes, lease_owner: null, lease_token: null, lease_expires_at: null } },
     );
     return result.modifiedCount === 1;
   }

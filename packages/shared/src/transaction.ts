@@ -2,8 +2,12 @@ import type { Decimal128 } from 'mongodb';
 import type { TransactionWebhook } from './schemas';
 
 export const TransactionStatus = {
+  /** Accepted and waiting for, or in, its external call (including retries after failures). */
   PROCESSING: 'PROCESSING',
+  /** The external call succeeded; final. */
   PROCESSED: 'PROCESSED',
+  /** Every attempt failed; stays so until requeued with POST /v1/transactions/:id/retry. */
+  FAILED: 'FAILED',
 } as const;
 export type TransactionStatus = (typeof TransactionStatus)[keyof typeof TransactionStatus];
 
@@ -20,8 +24,11 @@ export interface TransactionDocument {
   processed_at: Date | null;
   /** When a worker may claim it next: creation time, then the expiry of the current lease. */
   due_at: Date;
-  /** How many times a worker has claimed it. */
+  /** How many times a worker has claimed it (since it was last requeued). */
   attempts: number;
+  /** Why the last attempt failed; null until one does. */
+  last_error: string | null;
+  failed_at: Date | null;
   lease_owner: string | null;
   /** Fencing token: only the holder of the current token may finish the record. */
   lease_token: string | null;
@@ -37,8 +44,13 @@ export interface TransactionView {
   currency: string;
   status: TransactionStatus;
   attempts: number;
+  /** Set once an attempt has failed. */
+  last_error: string | null;
+  /** When the next attempt may start, while a retry is waiting; otherwise null. */
+  next_attempt_at: string | null;
   created_at: string;
   processed_at: string | null;
+  failed_at: string | null;
 }
 
 export function toTransactionView(doc: TransactionDocument): TransactionView {
@@ -50,9 +62,16 @@ export function toTransactionView(doc: TransactionDocument): TransactionView {
     currency: doc.currency,
     status: doc.status,
     attempts: doc.attempts,
+    last_error: doc.last_error,
+    next_attempt_at: isWaitingForRetry(doc) ? doc.due_at.toISOString() : null,
     created_at: doc.created_at.toISOString(),
     processed_at: doc.processed_at ? doc.processed_at.toISOString() : null,
+    failed_at: doc.failed_at ? doc.failed_at.toISOString() : null,
   };
+}
+
+function isWaitingForRetry(doc: TransactionDocument): boolean {
+  return doc.status === TransactionStatus.PROCESSING && doc.lease_token === null && doc.last_error !== null;
 }
 
 /** True when a redelivery carries the same transaction as the stored one (amount compared by value). */
