@@ -8,6 +8,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/apps', '<rootDir>/packages', '<rootDir>/tests'],
   testMatch: ['**/test/**/*.test.ts', '**/tests/**/*.test.ts'],
+  // The fault-injection suite has a command of its own: `pnpm test:faults`.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/tests/faults/'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }] },
   moduleNameMapper: { '^@txhook/(shared|embedded-mongo)$': '<rootDir>/packages/$1/src/index.ts' },
   globalSetup: '<rootDir>/tests/support/global-setup.ts',
