@@ -1,0 +1,166 @@
+/**
+ * Fault 3: the database stops answering for ~10 s under load (SIGSTOP/SIGCONT of the server
+ * process), then is really stopped and restarted (H2 backend: its data file persists). The API
+ * answers 503 meanwhile and no other 5xx, health turns UNHEALTHY, both apps recover by
+ * themselves, and nothing acknowledged is lost. Uses a database server of its own.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startEmbeddedMongo, type EmbeddedMongo } from '@txhook/embedded-mongo';
+import { freePort } from '../support/ports';
+import { startApi, startWorker, type AppProcess } from '../support/processes';
+import { e2eEnv, openCollection, stopAll } from '../support/e2e';
+import { recordFigures, sleep } from '../support/figures';
+import { getJson, postWebhook, sampleWebhook, waitFor } from '../support/webhooks';
+
+type Outcome = number | 'network-error';
+
+interface LoadResult {
+  sent: Map<string, ReturnType<typeof sampleWebhook>>;
+  outcomes: { id: string; outcome: Outcome; at: number }[];
+}
+
+/** Sends unique webhooks at `perSecond` for `durationMs` (at most 200 outstanding), recording every answer. */
+async function runLoad(baseUrl: string, perSecond: number, durationMs: number): Promise<LoadResult> {
+  const result: LoadResult = { sent: new Map(), outcomes: [] };
+  const pending = new Set<Promise<void>>();
+  const end = Date.now() + durationMs;
+  while (Date.now() < end) {
+    if (pending.size < 200) {
+      const body = sampleWebhook();
+      result.sent.set(body.transaction_id, body);
+      const request: Promise<void> = postWebhook(baseUrl, body)
+        .then(
+          (response) => response.status as Outcome,
+          () => 'network-error' as const,
+        )
+        .then((outcome) => {
+          result.outcomes.push({ id: body.transaction_id, outcome, at: Date.now() });
+          pending.delete(request);
+        });
+      pending.add(request);
+    }
+    await sleep(1000 / perSecond);
+  }
+  await Promise.all(pending);
+  return result;
+}
+
+function countBy(outcomes: { outcome: Outcome }[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const { outcome } of outcomes) counts[String(outcome)] = (counts[String(outcome)] ?? 0) + 1;
+  return counts;
+}
+
+const processes: AppProcess[] = [];
+let database: EmbeddedMongo | undefined;
+let dir = '';
+
+afterAll(async () => {
+  await stopAll(processes);
+  if (database?.process.pid) process.kill(database.process.pid, 'SIGCONT');
+  await database?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it('answers 503 while the database is away, recovers by itself and loses nothing', async () => {
+  const started = Date.now();
+  dir = mkdtempSync(path.join(tmpdir(), 'txhook-outage-'));
+  const port = await freePort();
+  const serverOptions = { backend: 'h2' as const, h2File: path.join(dir, 'data.mv'), port };
+  database = await startEmbeddedMongo(serverOptions);
+  const env = e2eEnv('faults_outage', {
+    MONGODB_URL: `mongodb://127.0.0.1:${port}`,
+    MONGODB_TIMEOUT_MS: '2000',
+    PROCESSING_DELAY_MS: '1000',
+    LEASE_MS: '20000',
+  });
+  const store = await openCollection(env);
+  const { api, baseUrl } = await startApi(env);
+  processes.push(api, await startWorker(env));
+
+  // Phase 1: the server process freezes (SIGSTOP) for 10 s during the load.
+  let healthDuringFreeze = 0;
+  const freeze = (async () => {
+    await sleep(5_000);
+    process.kill(database.process.pid!, 'SIGSTOP');
+    await sleep(3_000);
+    healthDuringFreeze = (await getJson(`${baseUrl}/`)).status;
+    await sleep(7_000);
+    process.kill(database.process.pid!, 'SIGCONT');
+    return Date.now();
+  })();
+  const frozenLoad = await runLoad(baseUrl, 40, 22_000);
+  const thawedAt = await freeze;
+
+  // Phase 2: the server is stopped for real and started again on the same data file.
+  let healthDuringStop = 0;
+  const restart = (async () => {
+    await sleep(5_000);
+    await database.stop();
+    await sleep(2_000);
+    healthDuringStop = (await getJson(`${baseUrl}/`)).status;
+    await sleep(3_000);
+    database = await startEmbeddedMongo(serverOptions);
+    return Date.now();
+  })();
+  const restartLoad = await runLoad(baseUrl, 40, 22_000);
+  const restartedAt = await restart;
+
+  for (const [load, recoveredAt] of [
+    [frozenLoad, thawedAt],
+    [restartLoad, restartedAt],
+  ] as const) {
+    const counts = countBy(load.outcomes);
+    // Only 202 or 503: never a 500, never a dropped connection.
+    expect(Object.keys(counts).sort()).toEqual(['202', '503']);
+    expect(counts['503']).toBeGreaterThan(0);
+    // Recovered by itself: webhooks were accepted again after the database came back.
+    expect(load.outcomes.some((o) => o.outcome === 202 && o.at > recoveredAt)).toBe(true);
+  }
+  expect(healthDuringFreeze).toBe(503);
+  expect(healthDuringStop).toBe(503);
+
+  // Senders retry what got 503; then every transaction is stored once and PROCESSED.
+  const all = new Map([...frozenLoad.sent, ...restartLoad.sent]);
+  const refused = [...frozenLoad.outcomes, ...restartLoad.outcomes].filter((o) => o.outcome === 503);
+  const retryStatuses = countBy(
+    await Promise.all(
+      refused.map(async ({ id }) => ({ outcome: (await postWebhook(baseUrl, all.get(id))).status })),
+    ),
+  );
+  expect(Object.keys(retryStatuses).every((status) => status === '200' || status === '202')).toBe(true);
+  await waitFor(
+    'all PROCESSED',
+    async () =>
+      (await store.transactions.countDocuments({ status: 'PROCESSED' })) === all.size ? true : undefined,
+    60_000,
+    250,
+  );
+  const stored = await store.transactions.countDocuments();
+  expect(stored).toBe(all.size);
+  const acknowledged = [...frozenLoad.outcomes, ...restartLoad.outcomes].filter((o) => o.outcome === 202);
+  const acknowledgedStored = await store.transactions.countDocuments({
+    transaction_id: { $in: acknowledged.map((o) => o.id) },
+    status: 'PROCESSED',
+  });
+  expect(acknowledgedStored).toBe(acknowledged.length);
+  await store.close();
+
+  recordFigures('database-outage', {
+    load_requests_per_second: 40,
+    freeze_seconds: 10,
+    stop_seconds: 5,
+    during_freeze_phase: countBy(frozenLoad.outcomes),
+    during_restart_phase: countBy(restartLoad.outcomes),
+    health_during_outage: [healthDuringFreeze, healthDuringStop],
+    refused_503_then_retried: retryStatuses,
+    acknowledged_202: acknowledged.length,
+    lost: acknowledged.length - acknowledgedStored,
+    other_5xx: [...frozenLoad.outcomes, ...restartLoad.outcomes].filter(
+      (o) => typeof o.outcome === 'number' && o.outcome >= 500 && o.outcome !== 503,
+    ).length,
+    run_seconds: Math.round((Date.now() - started) / 1000),
+  });
+});

@@ -1,0 +1,74 @@
+/**
+ * A worker that stalls past its lease (SIGSTOP: its event loop stands still, as in a long GC or a
+ * blocked thread) must not write over the claim of the worker that took its records over.
+ */
+import { startApi, startWorker, type AppProcess } from '../support/processes';
+import { e2eEnv, openCollection, processedCounts, stopAll } from '../support/e2e';
+import { recordFigures, sleep } from '../support/figures';
+import { postWebhook, sampleWebhook, waitFor } from '../support/webhooks';
+
+const TRANSACTIONS = 20;
+const env = e2eEnv('faults_stall', { PROCESSING_DELAY_MS: '3000', LEASE_MS: '1500', LOG_LEVEL: 'debug' });
+const processes: AppProcess[] = [];
+let store: Awaited<ReturnType<typeof openCollection>>;
+
+beforeAll(async () => {
+  store = await openCollection(env);
+});
+afterAll(async () => {
+  await stopAll(processes);
+  await store.close();
+});
+
+it('fencing: the stalled worker finishes its calls but cannot mark anything PROCESSED', async () => {
+  const { api, baseUrl } = await startApi(env);
+  const stalled = await startWorker(env);
+  processes.push(api, stalled);
+  for (let i = 0; i < TRANSACTIONS; i++)
+    expect((await postWebhook(baseUrl, sampleWebhook())).status).toBe(202);
+  await waitFor(
+    'all claimed',
+    () => (stalled.logsWith('transaction claimed').length === TRANSACTIONS ? true : undefined),
+    10_000,
+  );
+
+  stalled.kill('SIGSTOP');
+  const takeover = await startWorker(env);
+  processes.push(takeover);
+  // Its leases expire; the other worker claims the records and starts their calls.
+  await waitFor(
+    'taken over',
+    () => (takeover.logsWith('transaction claimed').length === TRANSACTIONS ? true : undefined),
+    15_000,
+  );
+  await sleep(1_000); // the stalled worker's own 3 s calls are now overdue
+  stalled.kill('SIGCONT');
+
+  await waitFor(
+    'stalled worker noticed',
+    () =>
+      stalled.logsWith('lease lost before finishing; another worker owns it now').length === TRANSACTIONS
+        ? true
+        : undefined,
+    15_000,
+  );
+  await waitFor(
+    'all PROCESSED',
+    async () =>
+      (await store.transactions.countDocuments({ status: 'PROCESSED' })) === TRANSACTIONS ? true : undefined,
+    15_000,
+  );
+  expect(stalled.logsWith('transaction processed')).toHaveLength(0);
+  const counts = processedCounts([takeover]);
+  expect(counts.size).toBe(TRANSACTIONS);
+  expect(await store.transactions.countDocuments({ attempts: 2 })).toBe(TRANSACTIONS);
+
+  recordFigures('stalled-worker', {
+    transactions: TRANSACTIONS,
+    stalled_writes_refused_by_fencing: stalled.logsWith(
+      'lease lost before finishing; another worker owns it now',
+    ).length,
+    processed_by_stalled_worker: stalled.logsWith('transaction processed').length,
+    processed_by_takeover_worker: counts.size,
+  });
+});
