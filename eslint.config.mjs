@@ -28,6 +28,8 @@ export default tseslint.config(
       ...tseslint.configs.disableTypeChecked.languageOptions,
       globals: { module: 'writable', require: 'readonly', __dirname: 'readonly' },
     },
+    // Plain CommonJS config files (jest.*.config.js) load each other with require().
+    rules: { ...tseslint.configs.disableTypeChecked.rules, '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     // Tests assert on values they just checked exist; non-null assertions keep them readable.
