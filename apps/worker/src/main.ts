@@ -32,6 +32,7 @@ async function main(): Promise<void> {
     leaseMs: config.LEASE_MS,
     concurrency: config.WORKER_CONCURRENCY,
     pollIntervalMs: config.POLL_INTERVAL_MS,
+    claimBatchSize: config.CLAIM_BATCH_SIZE,
     retryPolicy: new RetryPolicy({
       maxAttempts: config.MAX_ATTEMPTS,
       baseDelayMs: config.RETRY_BASE_DELAY_MS,

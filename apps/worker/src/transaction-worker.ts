@@ -12,6 +12,8 @@ export interface TransactionWorkerOptions {
   concurrency: number;
   /** Idle wait when nothing is due. */
   pollIntervalMs: number;
+  /** Most records claimed in one round of claiming (see TransactionRepository.claimBatch). */
+  claimBatchSize: number;
   /** Backoff after a failed call and when to give up (FAILED). */
   retryPolicy: RetryPolicy;
 }
@@ -90,9 +92,10 @@ export class TransactionWorker {
         await this.idle(this.options.pollIntervalMs); // woken early when a slot frees up
         continue;
       }
-      let claimed: ClaimedTransaction | null;
+      let claimed: ClaimedTransaction[];
       try {
-        claimed = await this.repository.claimNext(this.options.workerId, this.options.leaseMs);
+        const room = Math.min(this.options.claimBatchSize, this.options.concurrency - this.inFlight.size);
+        claimed = await this.repository.claimBatch(this.options.workerId, this.options.leaseMs, room);
         failures = 0;
       } catch (error) {
         failures += 1;
@@ -101,8 +104,9 @@ export class TransactionWorker {
         await this.idle(backoffMs);
         continue;
       }
-      if (claimed) this.process(claimed);
-      else await this.idle(this.options.pollIntervalMs);
+      // Busy: claim again at once. Idle: wait, without spinning.
+      for (const record of claimed) this.process(record);
+      if (claimed.length === 0) await this.idle(this.options.pollIntervalMs);
     }
   }
 
@@ -123,11 +127,11 @@ export class TransactionWorker {
         if (error instanceof CallAbortedError) await this.release(record, log);
         else await this.recordFailure(record, error, log);
       } finally {
-        this.inFlight.delete(token);
+        this.inFlight.delete(record.transaction_id);
         this.wake?.();
       }
     })();
-    this.inFlight.set(token, { record, controller, done });
+    this.inFlight.set(record.transaction_id, { record, controller, done });
   }
 
   /** A failed call: retry later with backoff, or FAILED once the attempts are used up. */
@@ -189,7 +193,8 @@ export class TransactionWorker {
   }
 
   private async renewLeases(): Promise<void> {
-    const tokens = [...this.inFlight.keys()];
+    // Records claimed together share a token: renew each token once.
+    const tokens = [...new Set([...this.inFlight.values()].map((job) => job.record.lease_token))];
     if (tokens.length === 0) return;
     try {
       await this.repository.renewLeases(tokens, this.options.leaseMs);

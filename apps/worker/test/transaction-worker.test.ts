@@ -66,6 +66,7 @@ function startWorker(
     leaseMs: 5_000,
     concurrency: 100,
     pollIntervalMs: 50,
+    claimBatchSize: 20,
     retryPolicy: new RetryPolicy({ maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 200 }),
     ...options,
   });

@@ -61,6 +61,8 @@ export const configSchema = z.object({
     .default(0),
   /** Makes injected failures reproducible (same seed, same sequence). */
   EXTERNAL_CALL_FAILURE_SEED: integer(0, 2 ** 31 - 1, 0).optional(),
+  /** Most records a worker claims per round trip of claiming. */
+  CLAIM_BATCH_SIZE: integer(1, 10_000, 200),
   /** Idle wait between claim attempts when nothing is due. */
   POLL_INTERVAL_MS: integer(10, 60_000, 500),
   /** On SIGTERM, how long in-flight work may run before its leases are released. */

@@ -113,6 +113,32 @@ export class TransactionRepository {
   }
 
   /**
+   * Claims up to `limit` due records in three round trips instead of `limit`: read the oldest due
+   * ids, stamp them all with one fresh lease token in a conditional updateMany, read back what
+   * carries the token. The updateMany re-checks "still due" per document, so a record another
+   * worker stamped in between is simply not ours: each record is claimed exactly once.
+   */
+  async claimBatch(owner: string, leaseMs: number, limit: number): Promise<ClaimedTransaction[]> {
+    const now = this.now();
+    const due = { status: TransactionStatus.PROCESSING, due_at: { $lte: now } };
+    const candidates = await this.collection
+      .find(due, { projection: { _id: 1 }, sort: { due_at: 1 }, limit })
+      .toArray();
+    if (candidates.length === 0) return [];
+    const leaseToken = randomUUID();
+    const expiresAt = new Date(now.getTime() + leaseMs);
+    const stamped = await this.collection.updateMany(
+      { ...due, _id: { $in: candidates.map((candidate) => candidate._id) } },
+      {
+        $set: { lease_owner: owner, lease_token: leaseToken, lease_expires_at: expiresAt, due_at: expiresAt },
+        $inc: { attempts: 1 },
+      },
+    );
+    if (stamped.modifiedCount === 0) return [];
+    return (await this.collection.find({ lease_token: leaseToken }).toArray()) as ClaimedTransaction[];
+  }
+
+  /**
    * Heartbeat: extends the leases a worker is still working on, named by their tokens, so a lease
    * it has lost (another worker holds a new token) is never extended. Returns how many were.
    */

@@ -148,4 +148,26 @@ describe('leases', () => {
     await repo.recordWebhook(webhook());
     expect((await repo.claimNext('w', 1_000))?.transaction_id).toBe(older.record.transaction_id);
   });
+
+  it('claims a batch of the oldest due records with one shared fresh token, each once', async () => {
+    await repo.collection.deleteMany({});
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      ids.push((await repo.recordWebhook(webhook())).record.transaction_id);
+      nowMs += 1;
+    }
+    const first = await repo.claimBatch('worker-a', 1_000, 3);
+    expect(first.map((r) => r.transaction_id).sort()).toEqual(ids.slice(0, 3).sort());
+    expect(new Set(first.map((r) => r.lease_token)).size).toBe(1);
+    expect(first.every((r) => r.attempts === 1 && r.lease_owner === 'worker-a')).toBe(true);
+    const second = await repo.claimBatch('worker-b', 1_000, 10);
+    expect(second.map((r) => r.transaction_id).sort()).toEqual(ids.slice(3).sort());
+    expect(second[0]?.lease_token).not.toBe(first[0]?.lease_token);
+    expect(await repo.claimBatch('worker-c', 1_000, 10)).toEqual([]);
+    // One record of a batch finishes; the token fences per record, not per batch.
+    expect(await repo.markProcessed(first[0]!.transaction_id, first[0]!.lease_token)).toBe(true);
+    const sibling = await repo.findByTransactionId(first[1]!.transaction_id);
+    expect(sibling?.status).toBe(TransactionStatus.PROCESSING);
+    expect(sibling?.lease_token).toBe(first[1]!.lease_token);
+  });
 });
