@@ -8,6 +8,9 @@ export const MAX_FRACTION_DIGITS = 4;
 
 const PLAIN_DECIMAL = /^(0|[1-9][0-9]*)(?:\.([0-9]+))?$/;
 
+/** What an amount string looks like, for documentation (the size and decimals rules come after). */
+export const AMOUNT_TEXT_PATTERN = `^(0|[1-9][0-9]{0,${MAX_INTEGER_DIGITS - 1}})(\\.[0-9]+)?$`;
+
 export type AmountProblem = 'not_a_decimal' | 'not_positive' | 'too_large' | 'too_many_decimals';
 
 export type AmountParse =
