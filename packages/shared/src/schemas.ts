@@ -19,7 +19,7 @@ const accountSchema = z
   .regex(ACCOUNT_PATTERN, {
     error: 'must be 1-64 characters of A-Z, a-z, 0-9, "_", ".", ":" or "-"',
   })
-  .meta({ examples: ['acc-1'] });
+  .meta({ description: 'Must differ from the other account' });
 
 /**
  * The amount as its decimal text. JSON bodies are parsed losslessly (see parseJsonBody), so a
@@ -64,8 +64,8 @@ const currencySchema = z
 export const transactionWebhookSchema = z
   .object({
     transaction_id: transactionIdSchema,
-    source_account: accountSchema,
-    destination_account: accountSchema,
+    source_account: accountSchema.meta({ examples: ['acc-1'] }),
+    destination_account: accountSchema.meta({ examples: ['acc-2'] }),
     amount: amountTextSchema,
     currency: currencySchema,
   })
