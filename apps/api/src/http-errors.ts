@@ -1,17 +1,31 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
-import { isTransientDatabaseError, type Logger } from '@txhook/shared';
+import { z } from 'zod';
+import { isTransientDatabaseError, type FieldProblem, type Logger } from '@txhook/shared';
 
 /** The one error shape of every non-2xx answer: `{ "error": { code, message, details? } }`. */
-export interface ErrorBody {
-  error: { code: string; message: string; details?: unknown };
-}
+export const errorBodySchema = z
+  .object({
+    error: z
+      .object({
+        code: z.string().meta({ examples: ['validation_failed'] }),
+        message: z.string(),
+        details: z
+          .array(z.object({ field: z.string(), message: z.string() }).strict())
+          .optional()
+          .meta({ description: 'Field-level problems, when there are any' }),
+      })
+      .strict(),
+  })
+  .strict();
+
+export type ErrorBody = z.infer<typeof errorBodySchema>;
 
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
-    readonly details?: unknown,
+    readonly details?: FieldProblem[],
     readonly headers: Record<string, string> = {},
   ) {
     super(message);
@@ -43,8 +57,37 @@ function fromBodyParser(error: unknown): ApiError | undefined {
   }
 }
 
+/**
+ * Other errors Express marks as the client's (e.g. a malformed %-escape in the path, which the
+ * router reports with status 400): a generic 4xx without the original message.
+ */
+function fromClientStatus(error: unknown): ApiError | undefined {
+  if (typeof error !== 'object' || error === null || !('status' in error)) return undefined;
+  const status = error.status;
+  if (typeof status !== 'number' || status < 400 || status > 499) return undefined;
+  return new ApiError(400, 'bad_request', 'Request could not be read');
+}
+
 export function notFoundHandler(): RequestHandler {
   return (_req, res) => sendError(res, new ApiError(404, 'not_found', 'No such route'));
+}
+
+/**
+ * For the other methods of a known route: 405 with `Allow`. OPTIONS is answered (204 + Allow),
+ * as HTTP expects of a server that knows the resource.
+ */
+export function methodNotAllowed(allowed: readonly string[]): RequestHandler {
+  const allow = [...allowed, 'OPTIONS'].join(', ');
+  return (req, res) => {
+    if (req.method === 'OPTIONS') {
+      res.status(204).set('Allow', allow).end();
+      return;
+    }
+    sendError(
+      res,
+      new ApiError(405, 'method_not_allowed', 'Method not allowed', undefined, { Allow: allow }),
+    );
+  };
 }
 
 /** Last middleware: answers every error in the one shape and never leaks internals. */
@@ -58,7 +101,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       sendError(res, error);
       return;
     }
-    const clientError = fromBodyParser(error);
+    const clientError = fromBodyParser(error) ?? fromClientStatus(error);
     if (clientError) {
       sendError(res, clientError);
       return;

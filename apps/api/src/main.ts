@@ -31,10 +31,27 @@ async function main(): Promise<void> {
     () => repository.ensureIndexes(),
     (attempt, error) => logger.warn('database not ready, retrying', { attempt, error: String(error) }),
   );
-  const app = createApp({ client, repository, logger, bodyLimitBytes: config.BODY_LIMIT_BYTES });
+  if (!config.WEBHOOK_SECRET && config.NODE_ENV === 'production') {
+    logger.warn('WEBHOOK_SECRET is not set: webhook signatures are NOT checked; set it in production');
+  }
+  const app = createApp({
+    client,
+    repository,
+    logger,
+    bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    signature: config.WEBHOOK_SECRET
+      ? { secrets: config.WEBHOOK_SECRET, toleranceSeconds: config.WEBHOOK_TOLERANCE_SECONDS }
+      : undefined,
+    rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+  });
   server = await listen(app, config.PORT);
   const { port } = server.address() as AddressInfo;
-  logger.info('api listening', { port, database: config.MONGODB_DB });
+  logger.info('api listening', {
+    port,
+    database: config.MONGODB_DB,
+    signatures: config.WEBHOOK_SECRET ? `on (${config.WEBHOOK_SECRET.length} secret(s))` : 'off',
+    rate_limit_per_minute: config.RATE_LIMIT_PER_MINUTE ?? 'off',
+  });
 }
 
 main().catch((error: unknown) => {

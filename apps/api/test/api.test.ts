@@ -1,28 +1,8 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { MongoClient } from 'mongodb';
-import { createLogger, TransactionRepository } from '@txhook/shared';
-import { createApp } from '../src/app';
+import { TransactionRepository } from '@txhook/shared';
 import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
 import { getJson, postWebhook, requestJson, sampleWebhook } from '../../../tests/support/webhooks';
-
-const logger = createLogger('api-test', { LOG_LEVEL: 'error', LOG_FORMAT: 'json', NODE_ENV: 'test' });
-
-async function serve(
-  client: MongoClient,
-  repository: TransactionRepository,
-): Promise<{ server: Server; baseUrl: string }> {
-  const app = createApp({ client, repository, logger, bodyLimitBytes: 16_384, healthPingTimeoutMs: 1_000 });
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  return { server, baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
-
-function expectErrorShape(body: unknown, code: string): void {
-  expect(body).toEqual({ error: expect.objectContaining({ code, message: expect.any(String) }) });
-  expect(JSON.stringify(body)).not.toMatch(/\bat .+\.(ts|js):\d+|stack|node_modules/);
-}
+import { expectErrorShape, serve, type Served } from './serve';
 
 interface View {
   transaction_id: string;
@@ -33,17 +13,17 @@ interface View {
 }
 
 let database: TestDatabase;
-let server: Server;
+let served: Served;
 let baseUrl: string;
 const count = (filter = {}) => database.repository.collection.countDocuments(filter);
 
 beforeAll(async () => {
   database = await openTestDatabase('api');
-  ({ server, baseUrl } = await serve(database.client, database.repository));
+  served = await serve(database.client, database.repository);
+  baseUrl = served.baseUrl;
 });
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  await served.close();
   await database.drop();
 });
 
@@ -261,7 +241,7 @@ describe('POST /v1/transactions/:transaction_id/retry', () => {
 
 describe('when the database does not answer', () => {
   let downClient: MongoClient;
-  let down: { server: Server; baseUrl: string };
+  let down: Served;
 
   beforeAll(async () => {
     // Nothing listens on port 1: every operation fails server selection.
@@ -269,8 +249,7 @@ describe('when the database does not answer', () => {
     down = await serve(downClient, new TransactionRepository(downClient.db('none')));
   });
   afterAll(async () => {
-    down.server.closeAllConnections();
-    await new Promise((resolve) => down.server.close(resolve));
+    await down.close();
     await downClient.close();
   });
 

@@ -69,6 +69,33 @@ export const configSchema = z.object({
   SHUTDOWN_GRACE_MS: integer(0, 600_000, 10_000),
   /** Largest request body the API reads. */
   BODY_LIMIT_BYTES: integer(256, 1_048_576, 16_384),
+  /**
+   * Comma-separated HMAC secrets for X-Signature; several while rotating. Unset = signatures are
+   * not checked (development only: production must set it).
+   */
+  WEBHOOK_SECRET: z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((secret) => secret.trim())
+        .filter((secret) => secret !== ''),
+    )
+    .pipe(
+      z
+        .array(z.string().min(16, { error: 'each secret must be at least 16 characters' }))
+        .min(1, { error: 'must hold at least one secret' }),
+    )
+    .optional(),
+  /** How far a signature's timestamp may be from now, either way, before it is refused as a replay. */
+  WEBHOOK_TOLERANCE_SECONDS: integer(1, 86_400, 300),
+  /** Requests per minute per client IP; unset = no limit (e.g. when a gateway limits already). */
+  RATE_LIMIT_PER_MINUTE: z.coerce
+    .number({ error: 'must be a whole number' })
+    .int({ error: 'must be a whole number' })
+    .min(1)
+    .max(1_000_000)
+    .optional(),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
   /** json in production (one object per line), pretty for people reading a terminal. */
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),

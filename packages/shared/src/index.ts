@@ -6,4 +6,5 @@ export * from './money';
 export * from './mongo';
 export * from './repository';
 export * from './schemas';
+export * from './signature';
 export * from './transaction';

@@ -8,6 +8,12 @@ export const MAX_FRACTION_DIGITS = 4;
 
 const PLAIN_DECIMAL = /^(0|[1-9][0-9]*)(?:\.([0-9]+))?$/;
 
+/**
+ * What a valid amount string looks like, for documentation: positive, plain, at most 15 integer
+ * digits. The currency's decimals come on top; parseAmount is the check.
+ */
+export const AMOUNT_TEXT_PATTERN = `^([1-9][0-9]{0,${MAX_INTEGER_DIGITS - 1}}(\\.[0-9]+)?|0\\.[0-9]*[1-9][0-9]*)$`;
+
 export type AmountProblem = 'not_a_decimal' | 'not_positive' | 'too_large' | 'too_many_decimals';
 
 export type AmountParse =

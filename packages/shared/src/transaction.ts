@@ -1,5 +1,6 @@
 import type { Decimal128 } from 'mongodb';
-import type { TransactionWebhook } from './schemas';
+import { z } from 'zod';
+import { TRANSACTION_ID_PATTERN, type TransactionWebhook } from './schemas';
 
 export const TransactionStatus = {
   /** Accepted and waiting for, or in, its external call (including retries after failures). */
@@ -35,23 +36,31 @@ export interface TransactionDocument {
   lease_expires_at: Date | null;
 }
 
-/** What the API shows of a transaction. */
-export interface TransactionView {
-  transaction_id: string;
-  source_account: string;
-  destination_account: string;
-  amount: string;
-  currency: string;
-  status: TransactionStatus;
-  attempts: number;
-  /** Set once an attempt has failed. */
-  last_error: string | null;
-  /** When the next attempt may start, while a retry is waiting; otherwise null. */
-  next_attempt_at: string | null;
-  created_at: string;
-  processed_at: string | null;
-  failed_at: string | null;
-}
+/** What the API shows of a transaction; also its OpenAPI description. */
+export const transactionViewSchema = z
+  .object({
+    transaction_id: z.string().regex(TRANSACTION_ID_PATTERN),
+    source_account: z.string(),
+    destination_account: z.string(),
+    amount: z
+      .string()
+      .regex(/^[0-9]+(\.[0-9]+)?$/)
+      .meta({ description: 'Exact decimal with the currency minor units' }),
+    currency: z.string().regex(/^[A-Z]{3}$/),
+    status: z.enum([TransactionStatus.PROCESSING, TransactionStatus.PROCESSED, TransactionStatus.FAILED]),
+    attempts: z.int().min(0).meta({ description: 'How many times a worker claimed it (since last requeued)' }),
+    last_error: z.string().nullable().meta({ description: 'Why the last attempt failed; null until one does' }),
+    next_attempt_at: z.iso
+      .datetime()
+      .nullable()
+      .meta({ description: 'When a retry after a failed attempt is due; otherwise null' }),
+    created_at: z.iso.datetime(),
+    processed_at: z.iso.datetime().nullable(),
+    failed_at: z.iso.datetime().nullable(),
+  })
+  .strict();
+
+export type TransactionView = z.infer<typeof transactionViewSchema>;
 
 export function toTransactionView(doc: TransactionDocument): TransactionView {
   return {

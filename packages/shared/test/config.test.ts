@@ -34,3 +34,36 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ LEASE_MS: '10' })).toThrow(ConfigError);
   });
 });
+
+describe('loadConfig: security settings', () => {
+  const secret = 'a'.repeat(32);
+
+  it('leaves signatures and rate limiting off by default, with a 300 s tolerance', () => {
+    const config = loadConfig({});
+    expect(config.WEBHOOK_SECRET).toBeUndefined();
+    expect(config.RATE_LIMIT_PER_MINUTE).toBeUndefined();
+    expect(config.WEBHOOK_TOLERANCE_SECONDS).toBe(300);
+  });
+
+  it('splits WEBHOOK_SECRET on commas for rotation', () => {
+    const config = loadConfig({ WEBHOOK_SECRET: ` ${secret} ,${'b'.repeat(20)},` });
+    expect(config.WEBHOOK_SECRET).toEqual([secret, 'b'.repeat(20)]);
+  });
+
+  it('refuses short secrets without printing them', () => {
+    expect(() => loadConfig({ WEBHOOK_SECRET: `${secret},hunter2` })).toThrow(
+      /WEBHOOK_SECRET.*16 characters/,
+    );
+    expect(() => loadConfig({ WEBHOOK_SECRET: `${secret},hunter2` })).not.toThrow(/hunter2/);
+    expect(() => loadConfig({ WEBHOOK_SECRET: ',' })).toThrow(ConfigError);
+  });
+
+  it('reads the tolerance and the rate limit', () => {
+    expect(loadConfig({ WEBHOOK_TOLERANCE_SECONDS: '60', RATE_LIMIT_PER_MINUTE: '120' })).toMatchObject({
+      WEBHOOK_TOLERANCE_SECONDS: 60,
+      RATE_LIMIT_PER_MINUTE: 120,
+    });
+    expect(() => loadConfig({ RATE_LIMIT_PER_MINUTE: '0' })).toThrow(ConfigError);
+    expect(() => loadConfig({ WEBHOOK_TOLERANCE_SECONDS: '-5' })).toThrow(ConfigError);
+  });
+});

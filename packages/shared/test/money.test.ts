@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { Decimal128 } from 'mongodb';
-import { parseAmount, toDecimal128 } from '../src/money';
+import { AMOUNT_TEXT_PATTERN, MAX_FRACTION_DIGITS, parseAmount, toDecimal128 } from '../src/money';
 
 describe('parseAmount', () => {
   it.each([
@@ -46,5 +47,24 @@ describe('parseAmount', () => {
       expect(stored).toBeInstanceOf(Decimal128);
       expect(stored.toString()).toBe('0.10');
     }
+  });
+});
+
+describe('AMOUNT_TEXT_PATTERN (the documented shape)', () => {
+  const pattern = new RegExp(AMOUNT_TEXT_PATTERN);
+  const decimalText = fc.oneof(
+    fc.stringMatching(/^[0-9]{1,17}(\.[0-9]{0,6})?$/),
+    fc.string({ unit: fc.constantFrom(...'0123456789.-+e '), maxLength: 20 }),
+  );
+
+  it('matches exactly the amounts parseAmount accepts, up to the currency decimals', () => {
+    fc.assert(
+      fc.property(decimalText, (text) => {
+        const parsed = parseAmount(text, MAX_FRACTION_DIGITS);
+        if (parsed.ok) expect(text).toMatch(pattern);
+        else if (parsed.problem !== 'too_many_decimals') expect(text).not.toMatch(pattern);
+      }),
+      { numRuns: 5_000 },
+    );
   });
 });

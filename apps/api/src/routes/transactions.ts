@@ -5,8 +5,12 @@ import {
   TransactionStatus,
   type TransactionRepository,
 } from '@txhook/shared';
-import { ApiError } from '../http-errors';
+import { ApiError, methodNotAllowed } from '../http-errors';
 
+export const TRANSACTION_PATH = '/v1/transactions/:transaction_id';
+export const RETRY_PATH = '/v1/transactions/:transaction_id/retry';
+
+/** Validated before any query: only a plain string of safe characters ever reaches one. */
 function transactionIdOf(req: Request): string {
   const id = transactionIdSchema.safeParse(req.params.transaction_id);
   if (!id.success) {
@@ -23,28 +27,32 @@ function transactionIdOf(req: Request): string {
  */
 export function transactionsRouter(deps: { repository: TransactionRepository }): Router {
   const router = Router();
+  router
+    .route(TRANSACTION_PATH)
+    .get(async (req, res) => {
+      const record = await deps.repository.findByTransactionId(transactionIdOf(req));
+      if (!record) throw new ApiError(404, 'not_found', 'Transaction not found');
+      res.status(200).json(toTransactionView(record));
+    })
+    .all(methodNotAllowed(['GET', 'HEAD']));
 
-  router.get('/v1/transactions/:transaction_id', async (req, res) => {
-    const record = await deps.repository.findByTransactionId(transactionIdOf(req));
-    if (!record) throw new ApiError(404, 'not_found', 'Transaction not found');
-    res.status(200).json(toTransactionView(record));
-  });
-
-  router.post('/v1/transactions/:transaction_id/retry', async (req, res) => {
-    const id = transactionIdOf(req);
-    const requeued = await deps.repository.requeueFailed(id);
-    const record = await deps.repository.findByTransactionId(id);
-    if (!record) throw new ApiError(404, 'not_found', 'Transaction not found');
-    if (requeued) {
-      res.status(202).json(toTransactionView(record));
-      return;
-    }
-    // Not FAILED (any more): already in line is fine, already processed is final.
-    if (record.status === TransactionStatus.PROCESSED) {
-      throw new ApiError(409, 'already_processed', 'Transaction is already PROCESSED');
-    }
-    res.status(200).json(toTransactionView(record));
-  });
-
+  router
+    .route(RETRY_PATH)
+    .post(async (req, res) => {
+      const id = transactionIdOf(req);
+      const requeued = await deps.repository.requeueFailed(id);
+      const record = await deps.repository.findByTransactionId(id);
+      if (!record) throw new ApiError(404, 'not_found', 'Transaction not found');
+      if (requeued) {
+        res.status(202).json(toTransactionView(record));
+        return;
+      }
+      // Not FAILED (any more): already in line is fine, already processed is final.
+      if (record.status === TransactionStatus.PROCESSED) {
+        throw new ApiError(409, 'already_processed', 'Transaction is already PROCESSED');
+      }
+      res.status(200).json(toTransactionView(record));
+    })
+    .all(methodNotAllowed(['POST']));
   return router;
 }

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import {
   describeIssues,
   toTransactionView,
@@ -6,43 +6,53 @@ import {
   type Logger,
   type TransactionRepository,
 } from '@txhook/shared';
-import { ApiError } from '../http-errors';
-import { jsonBody } from '../json-body';
+import { ApiError, methodNotAllowed } from '../http-errors';
+import { jsonBody, rawBody } from '../json-body';
+import { requireSignature, type SignatureOptions } from '../signature';
+
+export const WEBHOOKS_PATH = '/v1/webhooks/transactions';
 
 /**
- * POST /v1/webhooks/transactions: validate, store once as PROCESSING, answer 202.
- * Never waits for the external call; the worker does that.
+ * POST /v1/webhooks/transactions: (verify the signature,) validate, store once as PROCESSING,
+ * answer 202. Never waits for the external call; the worker does that.
  */
 export function webhooksRouter(deps: {
   repository: TransactionRepository;
   logger: Logger;
   bodyLimitBytes: number;
+  /** Undefined: signatures are not checked (development). */
+  signature?: SignatureOptions | undefined;
 }): Router {
   const router = Router();
-  router.post('/v1/webhooks/transactions', ...jsonBody(deps.bodyLimitBytes), async (req, res) => {
-    const parsed = transactionWebhookSchema.safeParse(req.body);
-    if (!parsed.success) {
-      throw new ApiError(400, 'validation_failed', 'Request body is invalid', describeIssues(parsed.error));
-    }
-    const { outcome, record } = await deps.repository.recordWebhook(parsed.data);
-    const transactionId = parsed.data.transaction_id;
-    switch (outcome) {
-      case 'created':
-        deps.logger.info('webhook accepted', { transaction_id: transactionId });
-        res.status(202).json(toTransactionView(record));
-        return;
-      case 'duplicate':
-        deps.logger.info('duplicate webhook', { transaction_id: transactionId });
-        res.status(200).json(toTransactionView(record));
-        return;
-      case 'conflict':
-        deps.logger.warn('conflicting webhook', { transaction_id: transactionId });
-        throw new ApiError(
-          409,
-          'conflict',
-          'A transaction with this transaction_id exists with different content',
-        );
-    }
-  });
+  // Bytes first: the signature covers them exactly as sent, and nothing is parsed before it holds.
+  const verify: RequestHandler[] = deps.signature ? [requireSignature(deps.signature, deps.logger)] : [];
+  router
+    .route(WEBHOOKS_PATH)
+    .post(rawBody(deps.bodyLimitBytes), ...verify, ...jsonBody(), async (req, res) => {
+      const parsed = transactionWebhookSchema.safeParse(req.body);
+      if (!parsed.success) {
+        throw new ApiError(400, 'validation_failed', 'Request body is invalid', describeIssues(parsed.error));
+      }
+      const { outcome, record } = await deps.repository.recordWebhook(parsed.data);
+      const transactionId = parsed.data.transaction_id;
+      switch (outcome) {
+        case 'created':
+          deps.logger.info('webhook accepted', { transaction_id: transactionId });
+          res.status(202).json(toTransactionView(record));
+          return;
+        case 'duplicate':
+          deps.logger.info('duplicate webhook', { transaction_id: transactionId });
+          res.status(200).json(toTransactionView(record));
+          return;
+        case 'conflict':
+          deps.logger.warn('conflicting webhook', { transaction_id: transactionId });
+          throw new ApiError(
+            409,
+            'conflict',
+            'A transaction with this transaction_id exists with different content',
+          );
+      }
+    })
+    .all(methodNotAllowed(['POST']));
   return router;
 }

@@ -1,0 +1,174 @@
+import { z } from 'zod';
+import {
+  SIGNATURE_HEADER,
+  transactionIdSchema,
+  transactionViewSchema,
+  transactionWebhookSchema,
+} from '@txhook/shared';
+import { errorBodySchema } from './http-errors';
+import { healthSchema } from './routes/health';
+
+type JsonObject = Record<string, unknown>;
+
+/**
+ * JSON Schema (2020-12, the dialect of OpenAPI 3.1) of a zod schema. Requests are described as
+ * they arrive (`input`: before transforms), responses as they leave (`output`). The one custom
+ * type (lossless numbers) describes itself through `.meta`; a test checks nothing is left blank.
+ */
+function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonObject {
+  const json: JsonObject = z.toJSONSchema(schema, { io, unrepresentable: 'any' });
+  delete json.$schema;
+  return json;
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schemaName: string) => ({ 'application/json': { schema: ref(schemaName) } });
+const response = (description: string, schemaName: string, headers?: JsonObject) => ({
+  description,
+  content: json(schemaName),
+  ...(headers ? { headers } : {}),
+});
+const retryAfter = { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } };
+const errorResponse = (description: string, headers?: JsonObject) => response(description, 'Error', headers);
+const common = {
+  '429': { $ref: '#/components/responses/RateLimited' },
+};
+
+/** The OpenAPI 3.1 description of the whole API, derived from the same zod schemas that validate. */
+export function buildOpenApiDocument(): JsonObject {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'txhook',
+      version: '1.0.0',
+      description:
+        'Transaction webhook service. Every error has one shape (`Error`). Any other method on a ' +
+        'documented path answers 405 with an `Allow` header (`components.responses.MethodNotAllowed`); ' +
+        'OPTIONS answers 204 with `Allow`. 429 only when a rate limit is configured.',
+    },
+    paths: {
+      '/v1/webhooks/transactions': {
+        post: {
+          operationId: 'receiveTransactionWebhook',
+          summary: 'Receive a transaction webhook: stored once, acknowledged at once',
+          security: [{ webhookSignature: [] }, {}],
+          requestBody: { required: true, content: json('TransactionWebhook') },
+          responses: {
+            '200': response(
+              'Redelivery of a stored transaction: the stored record, nothing written',
+              'Transaction',
+            ),
+            '202': response('New transaction, stored as PROCESSING', 'Transaction'),
+            '400': errorResponse('invalid_json, validation_failed (with details) or bad_request'),
+            '401': errorResponse('unauthorized: missing, malformed, stale or wrong X-Signature'),
+            '409': errorResponse('conflict: same transaction_id with different content'),
+            '413': errorResponse('payload_too_large: body over the limit (16 KB by default)'),
+            '415': errorResponse('unsupported_media_type: Content-Type is not application/json'),
+            ...common,
+            '503': errorResponse('unavailable: the database does not answer; nothing was stored', retryAfter),
+          },
+        },
+      },
+      '/v1/transactions/{transaction_id}': {
+        get: {
+          operationId: 'getTransaction',
+          summary: "A transaction's status",
+          parameters: [
+            {
+              name: 'transaction_id',
+              in: 'path',
+              required: true,
+              schema: jsonSchemaOf(transactionIdSchema, 'input'),
+            },
+          ],
+          responses: {
+            '200': response('The transaction', 'Transaction'),
+            '400': errorResponse('invalid_transaction_id (or bad_request for an unreadable path)'),
+            '404': errorResponse('not_found'),
+            ...common,
+            '503': errorResponse('unavailable: the database does not answer', retryAfter),
+          },
+        },
+      },
+      '/v1/transactions/{transaction_id}/retry': {
+        post: {
+          operationId: 'retryFailedTransaction',
+          summary: 'Put a FAILED transaction back in line with a fresh attempt budget (idempotent)',
+          parameters: [
+            {
+              name: 'transaction_id',
+              in: 'path',
+              required: true,
+              schema: jsonSchemaOf(transactionIdSchema, 'input'),
+            },
+          ],
+          responses: {
+            '200': response('Not FAILED but still in line (PROCESSING): nothing changed', 'Transaction'),
+            '202': response('Was FAILED: requeued as PROCESSING with attempts reset', 'Transaction'),
+            '400': errorResponse('invalid_transaction_id (or bad_request for an unreadable path)'),
+            '404': errorResponse('not_found'),
+            '409': errorResponse('already_processed: a PROCESSED transaction is final'),
+            ...common,
+            '503': errorResponse('unavailable: the database does not answer', retryAfter),
+          },
+        },
+      },
+      '/': {
+        get: {
+          operationId: 'getHealth',
+          summary: 'Health: HEALTHY when the database answers a ping within 2 s',
+          responses: {
+            '200': response('Healthy', 'Health'),
+            ...common,
+            '503': response('Unhealthy: the database does not answer', 'Health'),
+          },
+        },
+      },
+      '/openapi.json': {
+        get: {
+          operationId: 'getOpenApiDocument',
+          summary: 'This document',
+          responses: {
+            '200': {
+              description: 'The OpenAPI 3.1 document',
+              content: { 'application/json': { schema: { type: 'object' } } },
+            },
+            ...common,
+          },
+        },
+      },
+    },
+    components: {
+      schemas: {
+        TransactionWebhook: jsonSchemaOf(transactionWebhookSchema, 'input'),
+        Transaction: jsonSchemaOf(transactionViewSchema, 'output'),
+        Health: jsonSchemaOf(healthSchema, 'output'),
+        Error: jsonSchemaOf(errorBodySchema, 'output'),
+      },
+      responses: {
+        RateLimited: errorResponse('rate_limited: too many requests from this address', retryAfter),
+        MethodNotAllowed: errorResponse('method_not_allowed: the path exists, the method does not', {
+          Allow: { description: 'The methods the path supports', schema: { type: 'string' }, required: true },
+        }),
+      },
+      headers: {
+        RetryAfter: {
+          description: 'Seconds to wait before retrying',
+          schema: { type: 'string', pattern: '^[0-9]+$' },
+          required: true,
+        },
+      },
+      securitySchemes: {
+        webhookSignature: {
+          type: 'apiKey',
+          in: 'header',
+          name: SIGNATURE_HEADER,
+          description:
+            '`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` (several v1 entries allowed). ' +
+            'Checked when the server has WEBHOOK_SECRET (required in production); timestamps more than ' +
+            'WEBHOOK_TOLERANCE_SECONDS (300) from now are refused.',
+        },
+      },
+    },
+  };
+}

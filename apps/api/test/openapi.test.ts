@@ -1,0 +1,108 @@
+import { transactionViewSchema } from '@txhook/shared';
+import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
+import { getJson, postWebhook, requestJson, sampleWebhook } from '../../../tests/support/webhooks';
+import { errorBodySchema } from '../src/http-errors';
+import { buildOpenApiDocument } from '../src/openapi';
+import { healthSchema } from '../src/routes/health';
+import { serve, type Served } from './serve';
+
+type Doc = {
+  openapi: string;
+  paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+  components: { schemas: Record<string, unknown>; responses: Record<string, unknown> };
+};
+
+let database: TestDatabase;
+let served: Served;
+
+beforeAll(async () => {
+  database = await openTestDatabase('openapi');
+  served = await serve(database.client, database.repository);
+});
+afterAll(async () => {
+  await served.close();
+  await database.drop();
+});
+
+/** Every sub-schema of a JSON Schema, with where it is. */
+function* walk(value: unknown, at = '#'): Generator<[string, unknown]> {
+  yield [at, value];
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) yield* walk(item, `${at}/${i}`);
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, item] of Object.entries(value)) yield* walk(item, `${at}/${key}`);
+  }
+}
+
+describe('GET /openapi.json', () => {
+  it('serves the OpenAPI 3.1 document built from the zod schemas', async () => {
+    const response = await getJson<Doc>(`${served.baseUrl}/openapi.json`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(response.body).toEqual(buildOpenApiDocument());
+    expect(response.body.openapi).toBe('3.1.0');
+  });
+
+  it('covers every endpoint and every status code the API answers', () => {
+    const doc = buildOpenApiDocument() as Doc;
+    expect(Object.keys(doc.paths).sort()).toEqual([
+      '/',
+      '/openapi.json',
+      '/v1/transactions/{transaction_id}',
+      '/v1/transactions/{transaction_id}/retry',
+      '/v1/webhooks/transactions',
+    ]);
+    const codes = new Set(
+      Object.values(doc.paths).flatMap((path) =>
+        Object.values(path).flatMap((op) => Object.keys(op.responses)),
+      ),
+    );
+    expect([...codes].sort()).toEqual(['200', '202', '400', '401', '404', '409', '413', '415', '429', '503']);
+    expect(doc.components.responses).toHaveProperty('MethodNotAllowed'); // 405: any other method
+    expect(JSON.stringify(doc)).not.toContain('"500"');
+  });
+
+  it('leaves no part of the request schema blank (the lossless number describes itself)', () => {
+    const doc = buildOpenApiDocument() as Doc;
+    for (const [where, schema] of walk(doc.components.schemas)) {
+      if (
+        typeof schema === 'object' &&
+        schema !== null &&
+        !Array.isArray(schema) &&
+        !where.endsWith('/examples')
+      ) {
+        expect([where, Object.keys(schema).length]).not.toEqual([where, 0]);
+      }
+    }
+    expect(doc.components.schemas.TransactionWebhook).toMatchObject({
+      required: ['transaction_id', 'source_account', 'destination_account', 'amount', 'currency'],
+      properties: {
+        amount: { anyOf: [{ type: 'string' }, { type: 'number', exclusiveMinimum: 0 }] },
+        currency: { type: 'string', enum: expect.arrayContaining(['USD', 'EUR', 'JPY', 'BHD']) },
+      },
+    });
+    expect(doc.components.schemas.TransactionWebhook).not.toHaveProperty('additionalProperties');
+  });
+});
+
+describe('responses match the published schemas', () => {
+  it('transaction views, health and errors parse with the strict zod response schemas', async () => {
+    const body = sampleWebhook();
+    const created = await postWebhook(served.baseUrl, body);
+    const again = await postWebhook(served.baseUrl, body);
+    const fetched = await getJson(`${served.baseUrl}/v1/transactions/${body.transaction_id}`);
+    for (const response of [created, again, fetched]) transactionViewSchema.parse(response.body);
+    healthSchema.parse((await getJson(`${served.baseUrl}/`)).body);
+    const errors = await Promise.all([
+      postWebhook(served.baseUrl, { ...body, currency: 'usd' }),
+      postWebhook(served.baseUrl, { ...body, amount: '1' }),
+      postWebhook(served.baseUrl, '{', { 'content-type': 'application/json' }),
+      postWebhook(served.baseUrl, 'x', { 'content-type': 'text/plain' }),
+      getJson(`${served.baseUrl}/v1/transactions/nope`),
+      getJson(`${served.baseUrl}/v1/transactions/a.b`),
+      requestJson(`${served.baseUrl}/`, { method: 'DELETE' }),
+    ]);
+    expect(errors.map((r) => r.status)).toEqual([400, 409, 400, 415, 404, 400, 405]);
+    for (const response of errors) errorBodySchema.parse(response.body);
+  });
+});
