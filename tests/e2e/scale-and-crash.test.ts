@@ -1,43 +1,28 @@
 /** Several worker processes share one queue; a worker killed mid-call loses nothing. */
-import type { AppProcess } from '../support/processes';
 import { startApi, startWorker } from '../support/processes';
-import { e2eEnv, mapLimit, openCollection, processedCounts, stopAll } from '../support/e2e';
+import { e2eEnv, mapLimit, processedCounts, e2eContext, waitForRecords } from '../support/e2e';
 import { postWebhook, sampleWebhook, waitFor } from '../support/webhooks';
 
 describe('3 worker processes, 500 transactions', () => {
   const env = e2eEnv('scale', { PROCESSING_DELAY_MS: '1000', LEASE_MS: '5000' });
-  const processes: AppProcess[] = [];
-  let store: Awaited<ReturnType<typeof openCollection>>;
 
-  beforeAll(async () => {
-    store = await openCollection(env);
-  });
-  afterAll(async () => {
-    await stopAll(processes);
-    await store.close();
-  });
+  const ctx = e2eContext(() => env);
 
   it('processes every transaction exactly once', async () => {
     const { api, baseUrl } = await startApi(env);
-    processes.push(api);
+    ctx.processes.push(api);
     const workers = await Promise.all([startWorker(env), startWorker(env), startWorker(env)]);
-    processes.push(...workers);
+    ctx.processes.push(...workers);
 
     const bodies = Array.from({ length: 500 }, () => sampleWebhook());
     const statuses = await mapLimit(bodies, 20, async (body) => (await postWebhook(baseUrl, body)).status);
     expect(statuses.every((status) => status === 202)).toBe(true);
 
-    await waitFor(
-      'all 500 PROCESSED',
-      async () =>
-        (await store.transactions.countDocuments({ status: 'PROCESSED' })) === 500 ? true : undefined,
-      60_000,
-      250,
-    );
+    await waitForRecords(ctx.store, { status: 'PROCESSED' }, 500, 60_000);
 
-    expect(await store.transactions.countDocuments()).toBe(500);
+    expect(await ctx.store.transactions.countDocuments()).toBe(500);
     // Each claimed once (no lease ever expired) and finished once by exactly one worker.
-    expect(await store.transactions.countDocuments({ attempts: 1 })).toBe(500);
+    expect(await ctx.store.transactions.countDocuments({ attempts: 1 })).toBe(500);
     const counts = processedCounts(workers);
     expect(counts.size).toBe(500);
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
@@ -50,22 +35,14 @@ describe('3 worker processes, 500 transactions', () => {
 
 describe('a worker SIGKILLed in the middle of its calls', () => {
   const env = e2eEnv('crash', { PROCESSING_DELAY_MS: '4000', LEASE_MS: '2000', LOG_LEVEL: 'debug' });
-  const processes: AppProcess[] = [];
-  let store: Awaited<ReturnType<typeof openCollection>>;
 
-  beforeAll(async () => {
-    store = await openCollection(env);
-  });
-  afterAll(async () => {
-    await stopAll(processes);
-    await store.close();
-  });
+  const ctx = e2eContext(() => env);
 
   it('leaves its records to another worker once the leases expire; nothing is lost', async () => {
     const { api, baseUrl } = await startApi(env);
-    processes.push(api);
+    ctx.processes.push(api);
     const doomed = await startWorker(env);
-    processes.push(doomed);
+    ctx.processes.push(doomed);
 
     const bodies = Array.from({ length: 20 }, () => sampleWebhook());
     for (const body of bodies) expect((await postWebhook(baseUrl, body)).status).toBe(202);
@@ -81,16 +58,10 @@ describe('a worker SIGKILLed in the middle of its calls', () => {
     expect(doomed.logsWith('transaction processed')).toHaveLength(0);
 
     const rescuer = await startWorker(env);
-    processes.push(rescuer);
-    await waitFor(
-      'all 20 PROCESSED',
-      async () =>
-        (await store.transactions.countDocuments({ status: 'PROCESSED' })) === 20 ? true : undefined,
-      30_000,
-      200,
-    );
+    ctx.processes.push(rescuer);
+    await waitForRecords(ctx.store, { status: 'PROCESSED' }, 20, 30_000);
 
-    const records = await store.transactions.find().toArray();
+    const records = await ctx.store.transactions.find().toArray();
     expect(records).toHaveLength(20);
     for (const record of records) {
       expect(record.attempts).toBe(2); // the lost claim, then the rescuer's

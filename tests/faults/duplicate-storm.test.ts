@@ -1,28 +1,20 @@
 /** Fault 5: each of 500 transaction ids sent 10 times concurrently over 50 connections. */
-import { startApi, startWorker, type AppProcess } from '../support/processes';
-import { e2eEnv, mapLimit, openCollection, processedCounts, stopAll } from '../support/e2e';
+import { startApi, startWorker } from '../support/processes';
+import { e2eEnv, mapLimit, processedCounts, e2eContext, waitForRecords } from '../support/e2e';
 import { recordFigures } from '../support/figures';
-import { postWebhook, sampleWebhook, waitFor } from '../support/webhooks';
+import { postWebhook, sampleWebhook } from '../support/webhooks';
 
 const IDS = 500;
 const COPIES = 10;
 const env = e2eEnv('faults_duplicates', { PROCESSING_DELAY_MS: '500' });
-const processes: AppProcess[] = [];
-let store: Awaited<ReturnType<typeof openCollection>>;
 
-beforeAll(async () => {
-  store = await openCollection(env);
-});
-afterAll(async () => {
-  await stopAll(processes);
-  await store.close();
-});
+const ctx = e2eContext(() => env);
 
 it('makes 500 records, each acknowledged once and processed once', async () => {
   const started = Date.now();
   const { api, baseUrl } = await startApi(env);
   const workers = await Promise.all([startWorker(env), startWorker(env)]);
-  processes.push(api, ...workers);
+  ctx.processes.push(api, ...workers);
 
   const originals = Array.from({ length: IDS }, () => sampleWebhook());
   // Copies interleaved (id0, id1, ..., id0, id1, ...) so the copies of one id overlap in time.
@@ -39,15 +31,9 @@ it('makes 500 records, each acknowledged once and processed once', async () => {
     expect(results.filter((r) => r.id === original.transaction_id && r.status === 202)).toHaveLength(1);
   }
 
-  await waitFor(
-    'all PROCESSED',
-    async () =>
-      (await store.transactions.countDocuments({ status: 'PROCESSED' })) === IDS ? true : undefined,
-    60_000,
-    250,
-  );
-  expect(await store.transactions.countDocuments()).toBe(IDS);
-  expect(await store.transactions.countDocuments({ attempts: 1 })).toBe(IDS);
+  await waitForRecords(ctx.store, { status: 'PROCESSED' }, IDS, 60_000);
+  expect(await ctx.store.transactions.countDocuments()).toBe(IDS);
+  expect(await ctx.store.transactions.countDocuments({ attempts: 1 })).toBe(IDS);
   const counts = processedCounts(workers);
   expect(counts.size).toBe(IDS);
   expect([...counts.values()].every((n) => n === 1)).toBe(true);

@@ -2,10 +2,10 @@
  * Fault 4: the external call fails 30% of the time. Every record ends PROCESSED or FAILED per the
  * retry policy, and each record's attempt count matches the failures injected into it.
  */
-import { startApi, startWorker, type AppProcess } from '../support/processes';
-import { e2eEnv, mapLimit, openCollection, stopAll } from '../support/e2e';
+import { startApi, startWorker } from '../support/processes';
+import { e2eContext, e2eEnv, mapLimit, waitForRecords } from '../support/e2e';
 import { recordFigures } from '../support/figures';
-import { postWebhook, requestJson, sampleWebhook, waitFor } from '../support/webhooks';
+import { postWebhook, requestJson, sampleWebhook } from '../support/webhooks';
 
 const TRANSACTIONS = 500;
 const MAX_ATTEMPTS = 3;
@@ -16,31 +16,20 @@ const env = e2eEnv('faults_failures', {
   RETRY_BASE_DELAY_MS: '100',
   RETRY_MAX_DELAY_MS: '400',
 });
-const processes: AppProcess[] = [];
-let store: Awaited<ReturnType<typeof openCollection>>;
 
-beforeAll(async () => {
-  store = await openCollection(env);
-});
-afterAll(async () => {
-  await stopAll(processes);
-  await store.close();
-});
+const ctx = e2eContext(() => env);
 
-const settled = async (n: number) =>
-  (await store.transactions.countDocuments({ status: { $in: ['PROCESSED', 'FAILED'] } })) === n
-    ? true
-    : undefined;
+const settled = { status: { $in: ['PROCESSED' as const, 'FAILED' as const] } };
 
 it('retries failed calls with backoff and ends every record PROCESSED or FAILED, attempts matching', async () => {
   const started = Date.now();
   const { api, baseUrl } = await startApi(env);
   const workers = await Promise.all([startWorker(env), startWorker(env)]);
-  processes.push(api, ...workers);
+  ctx.processes.push(api, ...workers);
 
   const bodies = Array.from({ length: TRANSACTIONS }, () => sampleWebhook());
   await mapLimit(bodies, 20, async (body) => expect((await postWebhook(baseUrl, body)).status).toBe(202));
-  await waitFor('all settled', () => settled(TRANSACTIONS), 90_000, 250);
+  await waitForRecords(ctx.store, settled, TRANSACTIONS, 90_000);
 
   // What the workers logged, per transaction: injected failures and successes.
   const failures = new Map<string, number>();
@@ -59,7 +48,7 @@ it('retries failed calls with backoff and ends every record PROCESSED or FAILED,
     }
   }
 
-  const records = await store.transactions.find().toArray();
+  const records = await ctx.store.transactions.find().toArray();
   expect(records).toHaveLength(TRANSACTIONS);
   const mismatches: string[] = [];
   for (const record of records) {
@@ -96,8 +85,8 @@ it('retries failed calls with backoff and ends every record PROCESSED or FAILED,
     });
     expect(response.status).toBe(202);
   }
-  await waitFor('requeued settled', () => settled(TRANSACTIONS), 30_000, 250);
-  const afterRequeue = await store.transactions.countDocuments({ status: 'PROCESSED' });
+  await waitForRecords(ctx.store, settled, TRANSACTIONS, 30_000);
+  const afterRequeue = await ctx.store.transactions.countDocuments({ status: 'PROCESSED' });
   expect(afterRequeue).toBeGreaterThan(TRANSACTIONS - failedIds.length);
 
   recordFigures('failing-calls', {

@@ -2,28 +2,20 @@
  * A worker that stalls past its lease (SIGSTOP: its event loop stands still, as in a long GC or a
  * blocked thread) must not write over the claim of the worker that took its records over.
  */
-import { startApi, startWorker, type AppProcess } from '../support/processes';
-import { e2eEnv, openCollection, processedCounts, stopAll } from '../support/e2e';
+import { startApi, startWorker } from '../support/processes';
+import { e2eContext, e2eEnv, processedCounts, waitForRecords } from '../support/e2e';
 import { recordFigures, sleep } from '../support/figures';
 import { postWebhook, sampleWebhook, waitFor } from '../support/webhooks';
 
 const TRANSACTIONS = 20;
 const env = e2eEnv('faults_stall', { PROCESSING_DELAY_MS: '3000', LEASE_MS: '1500', LOG_LEVEL: 'debug' });
-const processes: AppProcess[] = [];
-let store: Awaited<ReturnType<typeof openCollection>>;
 
-beforeAll(async () => {
-  store = await openCollection(env);
-});
-afterAll(async () => {
-  await stopAll(processes);
-  await store.close();
-});
+const ctx = e2eContext(() => env);
 
 it('fencing: the stalled worker finishes its calls but cannot mark anything PROCESSED', async () => {
   const { api, baseUrl } = await startApi(env);
   const stalled = await startWorker(env);
-  processes.push(api, stalled);
+  ctx.processes.push(api, stalled);
   for (let i = 0; i < TRANSACTIONS; i++)
     expect((await postWebhook(baseUrl, sampleWebhook())).status).toBe(202);
   await waitFor(
@@ -34,7 +26,7 @@ it('fencing: the stalled worker finishes its calls but cannot mark anything PROC
 
   stalled.kill('SIGSTOP');
   const takeover = await startWorker(env);
-  processes.push(takeover);
+  ctx.processes.push(takeover);
   // Its leases expire; the other worker claims the records and starts their calls.
   await waitFor(
     'taken over',
@@ -52,16 +44,11 @@ it('fencing: the stalled worker finishes its calls but cannot mark anything PROC
         : undefined,
     15_000,
   );
-  await waitFor(
-    'all PROCESSED',
-    async () =>
-      (await store.transactions.countDocuments({ status: 'PROCESSED' })) === TRANSACTIONS ? true : undefined,
-    15_000,
-  );
+  await waitForRecords(ctx.store, { status: 'PROCESSED' }, TRANSACTIONS, 15_000);
   expect(stalled.logsWith('transaction processed')).toHaveLength(0);
   const counts = processedCounts([takeover]);
   expect(counts.size).toBe(TRANSACTIONS);
-  expect(await store.transactions.countDocuments({ attempts: 2 })).toBe(TRANSACTIONS);
+  expect(await ctx.store.transactions.countDocuments({ attempts: 2 })).toBe(TRANSACTIONS);
 
   recordFigures('stalled-worker', {
     transactions: TRANSACTIONS,

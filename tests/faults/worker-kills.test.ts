@@ -2,10 +2,10 @@
  * Fault 1: 2,000 transactions, 3 workers, one SIGKILLed every 3 s and restarted, 5 kills in all.
  * Expect 0 lost, 0 processed twice, and consistent attempts/lease fields on every record.
  */
-import { startApi, startWorker, type AppProcess } from '../support/processes';
-import { e2eEnv, mapLimit, openCollection, stopAll } from '../support/e2e';
+import { startApi, startWorker } from '../support/processes';
+import { e2eEnv, mapLimit, e2eContext, waitForRecords } from '../support/e2e';
 import { recordFigures, sleep } from '../support/figures';
-import { postWebhook, sampleWebhook, waitFor } from '../support/webhooks';
+import { postWebhook, sampleWebhook } from '../support/webhooks';
 
 const TRANSACTIONS = 2_000;
 const KILLS = 5;
@@ -15,23 +15,15 @@ const env = e2eEnv('faults_kills', {
   POLL_INTERVAL_MS: '100',
   LOG_LEVEL: 'debug',
 });
-const everyProcess: AppProcess[] = [];
-let store: Awaited<ReturnType<typeof openCollection>>;
 
-beforeAll(async () => {
-  store = await openCollection(env);
-});
-afterAll(async () => {
-  await stopAll(everyProcess);
-  await store.close();
-});
+const ctx = e2eContext(() => env);
 
 it('loses nothing and processes nothing twice while workers are killed', async () => {
   const started = Date.now();
   const { api, baseUrl } = await startApi(env);
-  everyProcess.push(api);
+  ctx.processes.push(api);
   const slots = await Promise.all([startWorker(env), startWorker(env), startWorker(env)]);
-  everyProcess.push(...slots);
+  ctx.processes.push(...slots);
 
   const ingestStarted = Date.now();
   const bodies = Array.from({ length: TRANSACTIONS }, () => sampleWebhook());
@@ -46,7 +38,7 @@ it('loses nothing and processes nothing twice while workers are killed', async (
       inFlightKilled +=
         victim.logsWith('transaction claimed').length - victim.logsWith('transaction processed').length;
       const replacement = await startWorker(env);
-      everyProcess.push(replacement);
+      ctx.processes.push(replacement);
       slots[slot] = replacement;
     }
     return inFlightKilled;
@@ -56,15 +48,9 @@ it('loses nothing and processes nothing twice while workers are killed', async (
   expect(statuses.filter((status) => status === 202)).toHaveLength(TRANSACTIONS);
   const inFlightKilled = await killer;
 
-  await waitFor(
-    `all ${TRANSACTIONS} PROCESSED`,
-    async () =>
-      (await store.transactions.countDocuments({ status: 'PROCESSED' })) === TRANSACTIONS ? true : undefined,
-    120_000,
-    250,
-  );
+  await waitForRecords(ctx.store, { status: 'PROCESSED' }, TRANSACTIONS, 120_000);
 
-  const records = await store.transactions.find().toArray();
+  const records = await ctx.store.transactions.find().toArray();
   expect(records).toHaveLength(TRANSACTIONS);
   for (const record of records) {
     expect(record.status).toBe('PROCESSED');
@@ -77,7 +63,7 @@ it('loses nothing and processes nothing twice while workers are killed', async (
   }
   // A finish is fenced by the lease token, so no transaction can be finished by two workers.
   const processedLogs = new Map<string, number>();
-  for (const worker of everyProcess.slice(1)) {
+  for (const worker of ctx.processes.slice(1)) {
     for (const line of worker.logsWith('transaction processed')) {
       const id = String(line.transaction_id);
       processedLogs.set(id, (processedLogs.get(id) ?? 0) + 1);

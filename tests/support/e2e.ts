@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { MongoClient, type Collection } from 'mongodb';
+import { MongoClient, type Collection, type Filter } from 'mongodb';
 import type { TransactionDocument } from '@txhook/shared';
 import { testDatabaseUrl } from './database';
 import type { AppProcess } from './processes';
+import { waitFor } from './webhooks';
 
 /** Environment for API/worker processes of one e2e test file, on its own database. */
 export function e2eEnv(label: string, overrides: Record<string, string> = {}): Record<string, string> {
@@ -63,4 +64,45 @@ export async function mapLimit<T, R>(items: T[], limit: number, task: (item: T) 
     }),
   );
   return results;
+}
+
+export type Store = Awaited<ReturnType<typeof openCollection>>;
+
+export interface E2eContext {
+  env: Record<string, string>;
+  /** Every process the test starts; all are stopped (SIGKILL after a timeout) after the file. */
+  processes: AppProcess[];
+  /** Read access to the test's database, dropped after the file. */
+  store: Store;
+}
+
+/** Registers the beforeAll/afterAll of an e2e or fault test file around the env it gets. */
+export function e2eContext(
+  makeEnv: () => Record<string, string> | Promise<Record<string, string>>,
+): E2eContext {
+  const context = { processes: [] as AppProcess[] } as E2eContext;
+  beforeAll(async () => {
+    context.env = await makeEnv();
+    context.store = await openCollection(context.env);
+  });
+  afterAll(async () => {
+    await stopAll(context.processes);
+    await context.store?.close();
+  });
+  return context;
+}
+
+/** Waits until `expected` records match `filter`. */
+export async function waitForRecords(
+  store: Store,
+  filter: Filter<TransactionDocument>,
+  expected: number,
+  timeoutMs: number,
+): Promise<void> {
+  await waitFor(
+    `${expected} records matching ${JSON.stringify(filter)}`,
+    async () => ((await store.transactions.countDocuments(filter)) === expected ? true : undefined),
+    timeoutMs,
+    250,
+  );
 }
