@@ -2,9 +2,24 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { AppProcess, startApi, startWorker } from '../../tests/support/processes';
+import {
+  AppProcess,
+  startApi as startApiProcess,
+  startWorker as startWorkerProcess,
+} from '../../tests/support/processes';
 
-export { startApi, startWorker, type AppProcess };
+export type { AppProcess };
+
+/** The benchmarks run the built JavaScript in production mode, as deployed (no ts-node in memory). */
+const PRODUCTION = { NODE_ENV: 'production', LOG_FORMAT: 'json' };
+
+export function startApi(env: Record<string, string>): ReturnType<typeof startApiProcess> {
+  return startApiProcess({ ...PRODUCTION, ...env }, { compiled: true });
+}
+
+export function startWorker(env: Record<string, string>): ReturnType<typeof startWorkerProcess> {
+  return startWorkerProcess({ ...PRODUCTION, ...env }, { compiled: true });
+}
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

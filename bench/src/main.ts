@@ -76,6 +76,8 @@ function machine(): Record<string, string | number> {
 
 async function main(): Promise<void> {
   const wanted = new Set(process.argv.slice(2));
+  // The apps run as built JavaScript, as in production.
+  execSync('pnpm run build', { stdio: 'inherit' });
   const run = (name: string) => wanted.size === 0 || wanted.has(name);
   const previous: Partial<Results> = existsSync(RESULTS)
     ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as Results)

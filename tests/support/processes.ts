@@ -92,28 +92,42 @@ export class AppProcess {
   }
 }
 
-export function startApp(kind: keyof typeof ENTRIES, env: Record<string, string>): AppProcess {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=development', '-r', 'ts-node/register/transpile-only', path.join(ROOT, ENTRIES[kind])],
-    {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+export interface StartOptions {
+  /** Run the built JavaScript (`pnpm build`) as production does, instead of the sources via ts-node. */
+  compiled?: boolean;
+}
+
+export function startApp(
+  kind: keyof typeof ENTRIES,
+  env: Record<string, string>,
+  options: StartOptions = {},
+): AppProcess {
+  const args = options.compiled
+    ? [path.join(ROOT, `apps/${kind}/dist/main.js`)]
+    : ['--conditions=development', '-r', 'ts-node/register/transpile-only', path.join(ROOT, ENTRIES[kind])];
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return new AppProcess(kind, child);
 }
 
 /** Starts the API on a free port and resolves with its base URL once it listens. */
-export async function startApi(env: Record<string, string>): Promise<{ api: AppProcess; baseUrl: string }> {
-  const api = startApp('api', { PORT: '0', ...env });
+export async function startApi(
+  env: Record<string, string>,
+  options: StartOptions = {},
+): Promise<{ api: AppProcess; baseUrl: string }> {
+  const api = startApp('api', { PORT: '0', ...env }, options);
   const listening = await api.waitForLog((line) => line.message === 'api listening', 60_000);
   return { api, baseUrl: `http://127.0.0.1:${String(listening.port)}` };
 }
 
-export async function startWorker(env: Record<string, string>): Promise<AppProcess> {
-  const worker = startApp('worker', env);
+export async function startWorker(
+  env: Record<string, string>,
+  options: StartOptions = {},
+): Promise<AppProcess> {
+  const worker = startApp('worker', env, options);
   await worker.waitForLog((line) => line.message === 'worker started', 60_000);
   return worker;
 }

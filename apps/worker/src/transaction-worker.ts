@@ -1,6 +1,7 @@
 import type { ClaimedTransaction, Logger, TransactionRepository } from '@txhook/shared';
 import { CallAbortedError, type ExternalCall } from './external-call';
 import type { RetryPolicy } from './retry-policy';
+import { CompletionBatcher } from './completion-batcher';
 
 export type { ExternalCall } from './external-call';
 
@@ -27,7 +28,6 @@ export interface StopSummary {
 
 interface InFlight {
   record: ClaimedTransaction;
-  controller: AbortController;
   done: Promise<void>;
 }
 
@@ -40,6 +40,10 @@ const MAX_BACKOFF_MS = 5_000;
  */
 export class TransactionWorker {
   private readonly inFlight = new Map<string, InFlight>();
+  /** Finished calls are written in batches (see CompletionBatcher). */
+  private readonly completions: CompletionBatcher;
+  /** One signal for every call: aborted when stop() gives up waiting (cheaper than one per call). */
+  private readonly shutdown = new AbortController();
   private running = false;
   private claimLoop: Promise<void> | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -50,7 +54,9 @@ export class TransactionWorker {
     private readonly externalCall: ExternalCall,
     private readonly logger: Logger,
     private readonly options: TransactionWorkerOptions,
-  ) {}
+  ) {
+    this.completions = new CompletionBatcher((items) => this.repository.markProcessedMany(items));
+  }
 
   get inFlightCount(): number {
     return this.inFlight.size;
@@ -77,7 +83,7 @@ export class TransactionWorker {
     const pending = [...this.inFlight.values()];
     await Promise.race([Promise.all(pending.map((job) => job.done)), delay(graceMs)]);
     const unfinished = [...this.inFlight.values()];
-    for (const job of unfinished) job.controller.abort();
+    this.shutdown.abort();
     await Promise.all(unfinished.map((job) => job.done));
     clearInterval(this.heartbeat);
     const summary = { finished: pending.length - unfinished.length, released: unfinished.length };
@@ -111,13 +117,12 @@ export class TransactionWorker {
   }
 
   private process(record: ClaimedTransaction): void {
-    const controller = new AbortController();
     const token = record.lease_token;
     const log = { transaction_id: record.transaction_id, lease_token: token, attempt: record.attempts };
     this.logger.debug('transaction claimed', log);
     const done = (async () => {
       try {
-        await this.externalCall(record, controller.signal);
+        await this.externalCall(record, this.shutdown.signal);
         const finished = await this.persist(() =>
           this.repository.markProcessed(record.transaction_id, token),
         );
@@ -131,7 +136,7 @@ export class TransactionWorker {
         this.wake?.();
       }
     })();
-    this.inFlight.set(record.transaction_id, { record, controller, done });
+    this.inFlight.set(record.transaction_id, { record, done });
   }
 
   /** A failed call: retry later with backoff, or FAILED once the attempts are used up. */

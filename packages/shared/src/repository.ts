@@ -163,6 +163,53 @@ export class TransactionRepository {
     });
   }
 
+  /**
+   * markProcessed for many records at once (records claimed together share their lease token):
+   * one fenced updateMany per token. Returns the ids finished under the given leases; when not all
+   * of a token's records matched (another worker took some over, or this is a retry after a lost
+   * reply), `finished_lease_token` tells which. Repeating a call changes nothing.
+   */
+  async markProcessedMany(
+    items: readonly { transaction_id: string; lease_token: string }[],
+  ): Promise<Set<string>> {
+    const byToken = new Map<string, string[]>();
+    for (const item of items)
+      byToken.set(item.lease_token, [...(byToken.get(item.lease_token) ?? []), item.transaction_id]);
+    const finished = new Set<string>();
+    const processedAt = this.now();
+    for (const [leaseToken, ids] of byToken) {
+      const result = await this.collection.updateMany(
+        { transaction_id: { $in: ids }, lease_token: leaseToken, status: TransactionStatus.PROCESSING },
+        {
+          $set: {
+            status: TransactionStatus.PROCESSED,
+            processed_at: processedAt,
+            finished_lease_token: leaseToken,
+            lease_owner: null,
+            lease_token: null,
+            lease_expires_at: null,
+          },
+        },
+      );
+      if (result.modifiedCount === ids.length) {
+        for (const id of ids) finished.add(id);
+        continue;
+      }
+      const ours = await this.collection
+        .find(
+          {
+            transaction_id: { $in: ids },
+            finished_lease_token: leaseToken,
+            status: TransactionStatus.PROCESSED,
+          },
+          { projection: { transaction_id: 1 } },
+        )
+        .toArray();
+      for (const doc of ours) finished.add(doc.transaction_id);
+    }
+    return finished;
+  }
+
   /** After a failed attempt: due again at `retryAt` (the backoff), with the error kept. Fenced. */
   scheduleRetry(transactionId: string, leaseToken: string, error: string, retryAt: Date): Promise<boolean> {
     return this.finishLease(transactionId, leaseToken, { due_at: retryAt, last_error: error });

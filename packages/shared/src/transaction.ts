@@ -34,6 +34,8 @@ export interface TransactionDocument {
   /** Fencing token: only the holder of the current token may finish the record. */
   lease_token: string | null;
   lease_expires_at: Date | null;
+  /** The lease that finished it (set with PROCESSED), to tell batched finishes apart. */
+  finished_lease_token?: string;
 }
 
 /** What the API shows of a transaction; also its OpenAPI description. */
@@ -48,8 +50,14 @@ export const transactionViewSchema = z
       .meta({ description: 'Exact decimal with the currency minor units' }),
     currency: z.string().regex(/^[A-Z]{3}$/),
     status: z.enum([TransactionStatus.PROCESSING, TransactionStatus.PROCESSED, TransactionStatus.FAILED]),
-    attempts: z.int().min(0).meta({ description: 'How many times a worker claimed it (since last requeued)' }),
-    last_error: z.string().nullable().meta({ description: 'Why the last attempt failed; null until one does' }),
+    attempts: z
+      .int()
+      .min(0)
+      .meta({ description: 'How many times a worker claimed it (since last requeued)' }),
+    last_error: z
+      .string()
+      .nullable()
+      .meta({ description: 'Why the last attempt failed; null until one does' }),
     next_attempt_at: z.iso
       .datetime()
       .nullable()

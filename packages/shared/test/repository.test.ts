@@ -170,4 +170,36 @@ describe('leases', () => {
     expect(sibling?.status).toBe(TransactionStatus.PROCESSING);
     expect(sibling?.lease_token).toBe(first[1]!.lease_token);
   });
+
+  it('finishes a batch with one fenced update and reports exactly the records it finished', async () => {
+    await repo.collection.deleteMany({});
+    for (let i = 0; i < 3; i++) await repo.recordWebhook(webhook());
+    const batch = await repo.claimBatch('worker-a', 1_000, 3);
+    expect(batch).toHaveLength(3);
+    // One record of the batch is taken over by another worker after its lease ran out.
+    const lost = batch[0]!;
+    await repo.collection.updateOne(
+      { transaction_id: lost.transaction_id },
+      { $set: { due_at: new Date(0) } },
+    );
+    const takeover = await repo.claimNext('worker-b', 60_000);
+    expect(takeover?.transaction_id).toBe(lost.transaction_id);
+
+    const finished = await repo.markProcessedMany(batch);
+    expect([...finished].sort()).toEqual(
+      batch
+        .slice(1)
+        .map((r) => r.transaction_id)
+        .sort(),
+    );
+    const stillTheirs = await repo.findByTransactionId(lost.transaction_id);
+    expect(stillTheirs?.status).toBe(TransactionStatus.PROCESSING);
+    expect(stillTheirs?.lease_token).toBe(takeover?.lease_token);
+    // Repeating it (a retry after a lost reply) changes nothing and reports the same records.
+    const processedAt = (await repo.findByTransactionId(batch[1]!.transaction_id))?.processed_at;
+    nowMs += 5_000;
+    const again = await repo.markProcessedMany(batch);
+    expect([...again].sort()).toEqual([...finished].sort());
+    expect((await repo.findByTransactionId(batch[1]!.transaction_id))?.processed_at).toEqual(processedAt);
+  });
 });
