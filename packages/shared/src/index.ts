@@ -4,6 +4,8 @@ export * from './lifecycle';
 export * from './logger';
 export * from './money';
 export * from './mongo';
+export * from './percentile';
 export * from './repository';
 export * from './schemas';
 export * from './transaction';
+export * from './transaction-queries';
