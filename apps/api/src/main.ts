@@ -8,14 +8,18 @@ import {
   createMongoClient,
   loadConfig,
   onShutdownSignal,
+  TransactionQueries,
   TransactionRepository,
 } from '@txhook/shared';
+import { Registry } from 'prom-client';
 import { createApp } from './app';
+import { currentLogContext } from './request-context';
 import { closeGracefully, listen } from './server';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env, { dotenv: true });
-  const logger = createLogger('api', config);
+  // Lines logged while a request is handled carry its request_id (and transaction_id).
+  const logger = createLogger('api', config, { context: currentLogContext });
   const client = createMongoClient(config);
   const repository = new TransactionRepository(client.db(config.MONGODB_DB));
   let server: Server | undefined;
@@ -31,7 +35,14 @@ async function main(): Promise<void> {
     () => repository.ensureIndexes(),
     (attempt, error) => logger.warn('database not ready, retrying', { attempt, error: String(error) }),
   );
-  const app = createApp({ client, repository, logger, bodyLimitBytes: config.BODY_LIMIT_BYTES });
+  const app = createApp({
+    client,
+    repository,
+    logger,
+    bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    queries: new TransactionQueries(client.db(config.MONGODB_DB)),
+    registry: new Registry(),
+  });
   server = await listen(app, config.PORT);
   const { port } = server.address() as AddressInfo;
   logger.info('api listening', { port, database: config.MONGODB_DB });

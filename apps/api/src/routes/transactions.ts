@@ -6,6 +6,7 @@ import {
   type TransactionRepository,
 } from '@txhook/shared';
 import { ApiError } from '../http-errors';
+import { setLogTransactionId } from '../request-context';
 
 function transactionIdOf(req: Request): string {
   const id = transactionIdSchema.safeParse(req.params.transaction_id);
@@ -14,6 +15,7 @@ function transactionIdOf(req: Request): string {
       { field: 'transaction_id', message: id.error.issues[0]?.message ?? 'invalid' },
     ]);
   }
+  setLogTransactionId(id.data);
   return id.data;
 }
 

@@ -2,12 +2,14 @@ import { Router } from 'express';
 import {
   describeIssues,
   toTransactionView,
+  transactionIdSchema,
   transactionWebhookSchema,
   type Logger,
   type TransactionRepository,
 } from '@txhook/shared';
 import { ApiError } from '../http-errors';
 import { jsonBody } from '../json-body';
+import { setLogTransactionId } from '../request-context';
 
 /**
  * POST /v1/webhooks/transactions: validate, store once as PROCESSING, answer 202.
@@ -20,6 +22,7 @@ export function webhooksRouter(deps: {
 }): Router {
   const router = Router();
   router.post('/v1/webhooks/transactions', ...jsonBody(deps.bodyLimitBytes), async (req, res) => {
+    logTransactionIdOf(req.body);
     const parsed = transactionWebhookSchema.safeParse(req.body);
     if (!parsed.success) {
       throw new ApiError(400, 'validation_failed', 'Request body is invalid', describeIssues(parsed.error));
@@ -45,4 +48,11 @@ export function webhooksRouter(deps: {
     }
   });
   return router;
+}
+
+/** Log lines name the transaction once the body holds a well-formed id, even if it is refused. */
+function logTransactionIdOf(body: unknown): void {
+  if (typeof body !== 'object' || body === null || !('transaction_id' in body)) return;
+  const id = transactionIdSchema.safeParse(body.transaction_id);
+  if (id.success) setLogTransactionId(id.data);
 }
