@@ -41,12 +41,12 @@ export const DASHBOARD_HTML = `<!doctype html>
 ${card('count-PROCESSING', 'Processing', 'processing')}
 ${card('count-PROCESSED', 'Processed', 'processed')}
 ${card('count-FAILED', 'Failed', 'failed')}
-${card('backlog', 'Backlog (due now)')}
-${card('oldest', 'Oldest due waiting')}
+${card('backlog', 'Backlog (due)')}
+${card('oldest', 'Oldest due')}
 ${card('lag-p50', 'Lag p50', '', 'lag-sample')}
 ${card('lag-p99', 'Lag p99')}
-${card('tput-received', 'Received / 60 s')}
-${card('tput-processed', 'Processed / 60 s')}
+${card('tput-received', 'Received /min')}
+${card('tput-processed', 'Processed /min')}
 </div>
 <section class="panel"><h2>Throughput</h2>
 <div class="legend"><span class="received"><i></i>received per 60 s</span><span class="processed"><i></i>processed per 60 s</span></div>

@@ -19,6 +19,7 @@ export const DASHBOARD_SCRIPT = `
   function fmtInt(n) { return Number(n).toLocaleString('en-US'); }
   function fmtSeconds(s) {
     if (s === null || s === undefined) return '\\u2013';
+    if (s === 0) return '0 s';
     if (s < 1) return Math.round(s * 1000) + ' ms';
     if (s < 120) return (Math.round(s * 10) / 10) + ' s';
     if (s < 7200) return (Math.round(s / 6) / 10) + ' min';
@@ -65,10 +66,12 @@ export const DASHBOARD_SCRIPT = `
     var w = svg.clientWidth || 800, h = 180, left = 44, right = 8, top = 8, bottom = 20;
     svg.setAttribute('viewBox', '0 0 ' + w + ' ' + h);
     while (svg.firstChild) svg.removeChild(svg.firstChild);
-    var max = 1;
-    history.forEach(function (p) { max = Math.max(max, p.received, p.processed); });
-    var step = Math.pow(10, Math.floor(Math.log10(max)));
-    max = Math.ceil(max / step) * step;
+    var peak = 1;
+    history.forEach(function (p) { peak = Math.max(peak, p.received, p.processed); });
+    // Four gridlines at round values: the top is 4 x a 1/2/5 x 10^n step.
+    var raw = peak / 4, mag = Math.pow(10, Math.floor(Math.log10(raw))), step = mag;
+    [1, 2, 5, 10].some(function (m) { step = m * mag; return step >= raw; });
+    var max = step * 4;
     for (var i = 0; i <= 4; i++) {
       var y = top + (h - top - bottom) * (1 - i / 4);
       svg.appendChild(svgEl('line', { x1: left, x2: w - right, y1: y, y2: y, 'class': 'grid' }));
@@ -82,7 +85,8 @@ export const DASHBOARD_SCRIPT = `
     ['received', 'processed'].forEach(function (key) {
       if (history.length === 0) return;
       var pts = history.map(function (p, idx) {
-        var x = left + (w - left - right) * (history.length === 1 ? 1 : idx / (HISTORY - 1));
+        // Newest point at the right edge; older ones scroll left.
+        var x = w - right - (w - left - right) * (history.length - 1 - idx) / (HISTORY - 1);
         var y = top + (h - top - bottom) * (1 - p[key] / max);
         return x.toFixed(1) + ',' + y.toFixed(1);
       });
@@ -146,15 +150,22 @@ export const DASHBOARD_SCRIPT = `
       renderTable();
     });
   }
-  /** A full id that is not among the loaded rows is looked up exactly. */
+  /**
+   * Prefix search over the loaded rows; when none matches, the input is looked up as an exact
+   * id on the server (debounced, so typing does not send a request per key).
+   */
+  var lookupTimer = null;
   function search() {
     var q = $('search').value.trim();
     lookup = null;
     renderTable();
-    if (!/^[A-Za-z0-9_-]{1,128}$/.test(q) || rows.some(function (r) { return r.transaction_id === q; })) return;
-    getJson('/v1/transactions/' + encodeURIComponent(q)).then(function (r) {
-      if (r.status === 200 && $('search').value.trim() === q) { lookup = r.body; renderTable(); }
-    }).catch(function () {});
+    clearTimeout(lookupTimer);
+    if (!/^[A-Za-z0-9_-]{1,128}$/.test(q) || rows.some(function (r) { return r.transaction_id.indexOf(q) === 0; })) return;
+    lookupTimer = setTimeout(function () {
+      getJson('/v1/transactions/' + encodeURIComponent(q)).then(function (r) {
+        if (r.status === 200 && $('search').value.trim() === q) { lookup = r.body; renderTable(); }
+      }).catch(function () {});
+    }, 250);
   }
 
   function poll() {

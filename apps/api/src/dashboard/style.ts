@@ -11,7 +11,7 @@ header .meta { color: #b8c2cf; font-size: 12px; }
 header .state { margin-left: auto; font-size: 12px; padding: 2px 8px; border-radius: 10px; background: #2f855a; }
 header .state.down { background: var(--failed); }
 main { padding: 18px 24px; display: grid; gap: 18px; max-width: 1280px; }
-.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 12px; }
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(120px, 1fr)); gap: 12px; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; }
 .card .label { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
 .card .value { font-size: 26px; font-weight: 600; font-variant-numeric: tabular-nums; margin-top: 4px; }
