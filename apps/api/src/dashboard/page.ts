@@ -53,7 +53,7 @@ ${card('tput-processed', 'Processed /min')}
 <svg id="chart" role="img" aria-label="throughput chart"></svg></section>
 <section class="panel"><h2>Recent transactions</h2>
 <div class="toolbar">
-<input id="search" type="search" placeholder="transaction_id prefix (full id: exact lookup)" autocomplete="off">
+<input id="search" type="search" placeholder="search transaction_id (prefix)" autocomplete="off">
 <select id="status-filter"><option value="">all statuses</option><option>PROCESSING</option><option>PROCESSED</option><option>FAILED</option></select>
 <span class="hint" id="shown"></span>
 </div>
