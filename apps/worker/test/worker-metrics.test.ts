@@ -65,8 +65,8 @@ describe('worker metrics', () => {
       if (record.transaction_id === 'ok-1') {
         releaseSlow();
         await new Promise<void>((resolve) => (slowDone = resolve));
-        return;
       }
+      // Every successful call takes at least 300 ms: no lag can land in the 0.1 s bucket.
       await abortableDelay(300, signal);
     };
     const worker: TransactionWorker = new TransactionWorker(database.repository, call, logger, {
