@@ -5,7 +5,7 @@
 # --init (or `init: true` in compose) is recommended: a tiny init as PID 1 forwards signals and
 # reaps children; the apps install their own SIGTERM/SIGINT handlers first thing at start-up.
 # The api health check lives in docker-compose.yml (api service only), not here, because a
-# HEALTHCHECK in the image would also run against the worker, which serves no HTTP.
+# HEALTHCHECK in the image would also run against the worker, whose only HTTP is /metrics.
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 

@@ -29,6 +29,22 @@ if ! cmp -s pnpm-lock.yaml node_modules/.pnpm/lock.yaml 2>/dev/null; then
   pnpm install --frozen-lockfile >&2
 fi
 
+# System packages the tests use (Debian): a JDK and Maven (embedded database), Chromium (dashboard
+# test). Installed when missing and we may (root with apt-get); otherwise the tests say what is missing.
+need_apt=()
+if [ "${1:-}" = "--with-embedded-db" ] || [ -z "${MONGODB_URL:-}" ]; then
+  command -v java >/dev/null || need_apt+=(openjdk-17-jdk-headless)
+  command -v mvn >/dev/null || need_apt+=(maven)
+fi
+if [ "${2:-}" = "--for-tests" ] && [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null; then
+  need_apt+=(chromium)
+fi
+if [ "${#need_apt[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "bootstrap: installing ${need_apt[*]} (apt-get)" >&2
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
 if [ -z "${MONGODB_URL:-}" ] || [ "${1:-}" = "--with-embedded-db" ]; then
   bash packages/embedded-mongo/scripts/fetch-jars.sh >&2
 fi

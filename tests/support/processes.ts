@@ -107,7 +107,15 @@ export function startApp(
     : ['--conditions=development', '-r', 'ts-node/register/transpile-only', path.join(ROOT, ENTRIES[kind])];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'test',
+      LOG_FORMAT: 'json',
+      LOG_LEVEL: 'info',
+      // Many workers run side by side in tests: never the fixed default metrics port.
+      WORKER_METRICS_PORT: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new AppProcess(kind, child);

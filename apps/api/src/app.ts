@@ -1,9 +1,14 @@
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { MongoClient } from 'mongodb';
-import type { Logger, TransactionRepository } from '@txhook/shared';
+import { Registry } from 'prom-client';
+import { TransactionQueries, type Logger, type TransactionRepository } from '@txhook/shared';
+import { cached } from './cached';
 import { errorHandler, notFoundHandler } from './http-errors';
 import { rateLimitPerIp } from './rate-limit';
+import { createApiMetrics, observeWebhooks } from './metrics';
+import { operationsRouter } from './operations';
+import { requestContext } from './request-context';
 import { healthRouter } from './routes/health';
 import { openApiRouter } from './routes/openapi';
 import { transactionsRouter } from './routes/transactions';
@@ -20,18 +25,34 @@ export interface AppDependencies {
   signature?: SignatureOptions | undefined;
   /** Requests per minute per client IP; undefined = no limit. */
   rateLimitPerMinute?: number | undefined;
+  /** Read queries for operators; built on the repository's database when omitted. */
+  queries?: TransactionQueries;
+  /** Where the metrics are registered (the composition root owns it); a fresh one when omitted. */
+  registry?: Registry;
 }
+
+/** The queue gauges cost a few counts; scrapes within this window share one reading. */
+const QUEUE_SNAPSHOT_TTL_MS = 5_000;
 
 /** Builds the Express app from its collaborators; no I/O happens here. */
 export function createApp(deps: AppDependencies): Express {
+  const queries = deps.queries ?? new TransactionQueries(deps.client.db(deps.repository.collection.dbName));
+  const metrics = createApiMetrics(deps.registry ?? new Registry(), {
+    queueSnapshot: cached(() => queries.queueSnapshot(), QUEUE_SNAPSHOT_TTL_MS),
+    logger: deps.logger,
+  });
+  const pingTimeoutMs = deps.healthPingTimeoutMs ?? 2_000;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.use(requestContext(deps.logger));
   // Security headers on every answer, errors included (nosniff, HSTS, frame-ancestors, no referrer...).
   app.use(helmet());
   if (deps.rateLimitPerMinute !== undefined) app.use(rateLimitPerIp(deps.rateLimitPerMinute));
-  app.use(healthRouter({ client: deps.client, pingTimeoutMs: deps.healthPingTimeoutMs ?? 2_000 }));
+  app.use(healthRouter({ client: deps.client, pingTimeoutMs }));
   app.use(openApiRouter());
+  app.use(operationsRouter({ ...deps, queries, metrics, probeTimeoutMs: pingTimeoutMs }));
+  app.post('/v1/webhooks/transactions', observeWebhooks(metrics));
   app.use(webhooksRouter(deps));
   app.use(transactionsRouter(deps));
   app.use(notFoundHandler());

@@ -8,14 +8,18 @@ import {
   createMongoClient,
   loadConfig,
   onShutdownSignal,
+  TransactionQueries,
   TransactionRepository,
 } from '@txhook/shared';
+import { Registry } from 'prom-client';
 import { createApp } from './app';
+import { currentLogContext } from './request-context';
 import { closeGracefully, listen } from './server';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env, { dotenv: true });
-  const logger = createLogger('api', config);
+  // Lines logged while a request is handled carry its request_id (and transaction_id).
+  const logger = createLogger('api', config, { context: currentLogContext });
   const client = createMongoClient(config);
   const repository = new TransactionRepository(client.db(config.MONGODB_DB));
   let server: Server | undefined;
@@ -43,6 +47,8 @@ async function main(): Promise<void> {
       ? { secrets: config.WEBHOOK_SECRET, toleranceSeconds: config.WEBHOOK_TOLERANCE_SECONDS }
       : undefined,
     rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+    queries: new TransactionQueries(client.db(config.MONGODB_DB)),
+    registry: new Registry(),
   });
   server = await listen(app, config.PORT);
   const { port } = server.address() as AddressInfo;

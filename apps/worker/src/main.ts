@@ -1,5 +1,6 @@
 /** Composition root of the worker process: config -> logger -> database -> worker loop. */
 import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import {
   ConfigError,
@@ -10,7 +11,10 @@ import {
   onShutdownSignal,
   TransactionRepository,
 } from '@txhook/shared';
+import { Registry } from 'prom-client';
 import { seededRandom, simulatedExternalCall } from './external-call';
+import { createWorkerMetrics } from './metrics';
+import { startMetricsServer } from './metrics-server';
 import { RetryPolicy } from './retry-policy';
 import { TransactionWorker } from './transaction-worker';
 
@@ -26,7 +30,9 @@ async function main(): Promise<void> {
       ? {}
       : { random: seededRandom(config.EXTERNAL_CALL_FAILURE_SEED) }),
   });
-  const worker = new TransactionWorker(repository, externalCall, logger, {
+  const registry = new Registry();
+  let metricsServer: Server | undefined;
+  const worker: TransactionWorker = new TransactionWorker(repository, externalCall, logger, {
     // Unique per process, so a restarted worker never mistakes an old lease for its own.
     workerId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     leaseMs: config.LEASE_MS,
@@ -38,13 +44,20 @@ async function main(): Promise<void> {
       baseDelayMs: config.RETRY_BASE_DELAY_MS,
       maxDelayMs: config.RETRY_MAX_DELAY_MS,
     }),
+    observer: createWorkerMetrics(registry, { inFlight: () => worker.inFlightCount }),
   });
-
   // Grace for in-flight calls, then time to release leases and close the pool.
   onShutdownSignal(logger, config.SHUTDOWN_GRACE_MS + 10_000, async () => {
     await worker.stop(config.SHUTDOWN_GRACE_MS);
     await client.close();
+    metricsServer?.closeAllConnections();
+    metricsServer?.close();
   });
+
+  // Up before the database is, so a worker stuck waiting for it is still visible to Prometheus.
+  const metrics = await startMetricsServer(registry, config.WORKER_METRICS_PORT);
+  metricsServer = metrics.server;
+  logger.info('metrics listening', { port: metrics.port });
 
   await connectWithRetry(
     client,

@@ -2,6 +2,7 @@ import type { ClaimedTransaction, Logger, TransactionRepository } from '@txhook/
 import { CallAbortedError, type ExternalCall } from './external-call';
 import type { RetryPolicy } from './retry-policy';
 import { CompletionBatcher } from './completion-batcher';
+import type { WorkerObserver } from './worker-observer';
 
 export type { ExternalCall } from './external-call';
 
@@ -17,6 +18,8 @@ export interface TransactionWorkerOptions {
   claimBatchSize: number;
   /** Backoff after a failed call and when to give up (FAILED). */
   retryPolicy: RetryPolicy;
+  /** Told about claims and outcomes (metrics); nothing by default. */
+  observer?: WorkerObserver;
 }
 
 export interface StopSummary {
@@ -58,6 +61,10 @@ export class TransactionWorker {
     this.completions = new CompletionBatcher((items) => this.repository.markProcessedMany(items));
   }
 
+  private get observer(): WorkerObserver {
+    return this.options.observer ?? {};
+  }
+
   get inFlightCount(): number {
     return this.inFlight.size;
   }
@@ -68,7 +75,7 @@ export class TransactionWorker {
     this.claimLoop = this.runClaimLoop();
     // Renew three times per lease so one slow or failed heartbeat does not lose the lease.
     this.heartbeat = setInterval(() => void this.renewLeases(), Math.max(100, this.options.leaseMs / 3));
-    const { workerId, ...settings } = this.options;
+    const { workerId, observer: _observer, ...settings } = this.options;
     this.logger.info('worker started', { worker_id: workerId, ...settings });
   }
 
@@ -120,14 +127,20 @@ export class TransactionWorker {
     const token = record.lease_token;
     const log = { transaction_id: record.transaction_id, lease_token: token, attempt: record.attempts };
     this.logger.debug('transaction claimed', log);
+    this.observer.claimed?.(record);
     const done = (async () => {
       try {
         await this.externalCall(record, this.shutdown.signal);
         const finished = await this.persist(() =>
-          this.repository.markProcessed(record.transaction_id, token),
+          this.completions.finish({ transaction_id: record.transaction_id, lease_token: token }),
         );
-        if (finished) this.logger.info('transaction processed', log);
-        else this.logger.warn('lease lost before finishing; another worker owns it now', log);
+        if (finished) {
+          this.logger.info('transaction processed', log);
+          this.observer.processed?.(record, Date.now() - record.created_at.getTime());
+        } else {
+          this.logger.warn('lease lost before finishing; another worker owns it now', log);
+          this.observer.leaseLost?.(record);
+        }
       } catch (error) {
         if (error instanceof CallAbortedError) await this.release(record, log);
         else await this.recordFailure(record, error, log);
@@ -147,8 +160,13 @@ export class TransactionWorker {
     try {
       if (policy.isExhausted(record.attempts)) {
         const failed = await this.persist(() => this.repository.markFailed(id, token, message));
-        if (failed) this.logger.warn('transaction failed', { ...log, error: message });
-        else this.logger.warn('lease lost before recording the failure', log);
+        if (failed) {
+          this.logger.warn('transaction failed', { ...log, error: message });
+          this.observer.failed?.(record);
+        } else {
+          this.logger.warn('lease lost before recording the failure', log);
+          this.observer.leaseLost?.(record);
+        }
         return;
       }
       const retryAt = new Date(Date.now() + policy.delayAfter(record.attempts));
@@ -159,8 +177,10 @@ export class TransactionWorker {
           error: message,
           retry_at: retryAt.toISOString(),
         });
+        this.observer.retryScheduled?.(record);
       } else {
         this.logger.warn('lease lost before recording the failure', log);
+        this.observer.leaseLost?.(record);
       }
     } catch (databaseError) {
       // The database stayed unreachable: the lease expires and the attempt is simply repeated.

@@ -67,6 +67,8 @@ export const configSchema = z.object({
   POLL_INTERVAL_MS: integer(10, 60_000, 500),
   /** On SIGTERM, how long in-flight work may run before its leases are released. */
   SHUTDOWN_GRACE_MS: integer(0, 600_000, 10_000),
+  /** Port of the worker's GET /metrics (Prometheus); 0 = any free port (logged at start-up). */
+  WORKER_METRICS_PORT: integer(0, 65535, 9464),
   /** Largest request body the API reads. */
   BODY_LIMIT_BYTES: integer(256, 1_048_576, 16_384),
   /**

@@ -1,11 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import { MongoServerError, type Collection, type Db, type WithId } from 'mongodb';
+import { MongoServerError, type Collection, type Db, type IndexDescription, type WithId } from 'mongodb';
 import { toDecimal128 } from './money';
 import type { TransactionWebhook } from './schemas';
 import { isSamePayload, TransactionStatus, type TransactionDocument } from './transaction';
 
 export const TRANSACTIONS_COLLECTION = 'transactions';
 const DUPLICATE_KEY = 11000;
+
+/** Every index the service relies on; created at start-up by both apps, checked by GET /readyz. */
+export const TRANSACTION_INDEXES = [
+  // Idempotency: a transaction is stored once, whatever the number of deliveries.
+  { key: { transaction_id: 1 }, name: 'transaction_id_unique', unique: true },
+  // Claiming: the oldest due PROCESSING record first.
+  { key: { status: 1, due_at: 1 }, name: 'status_due_at' },
+  // Heartbeats and fenced updates find a record by its lease token.
+  { key: { lease_token: 1 }, name: 'lease_token' },
+  // Listing newest first (GET /v1/transactions), with and without a status filter.
+  { key: { created_at: -1, _id: -1 }, name: 'created_at_id' },
+  { key: { status: 1, created_at: -1, _id: -1 }, name: 'status_created_at_id' },
+  // Stats: recently PROCESSED records (lag sample, throughput).
+  { key: { status: 1, processed_at: -1 }, name: 'status_processed_at' },
+] as const satisfies readonly (IndexDescription & { name: string })[];
 
 export type RecordOutcome =
   | { outcome: 'created'; record: TransactionDocument }
@@ -35,14 +50,14 @@ export class TransactionRepository {
 
   /** Idempotent: safe to call from every process at every start. */
   async ensureIndexes(): Promise<void> {
-    await this.collection.createIndexes([
-      // Idempotency: a transaction is stored once, whatever the number of deliveries.
-      { key: { transaction_id: 1 }, name: 'transaction_id_unique', unique: true },
-      // Claiming: the oldest due PROCESSING record first.
-      { key: { status: 1, due_at: 1 }, name: 'status_due_at' },
-      // Heartbeats and fenced updates find a record by its lease token.
-      { key: { lease_token: 1 }, name: 'lease_token' },
-    ]);
+    await this.collection.createIndexes([...TRANSACTION_INDEXES]);
+  }
+
+  /** Names of the indexes the service needs that the collection lacks (readiness check). */
+  async missingIndexes(): Promise<string[]> {
+    const indexes = (await this.collection.listIndexes().toArray()) as { name?: unknown }[];
+    const present = new Set(indexes.map((index) => String(index.name)));
+    return TRANSACTION_INDEXES.map((index) => index.name).filter((name) => !present.has(name));
   }
 
   /**

@@ -6,6 +6,7 @@ import {
   type TransactionRepository,
 } from '@txhook/shared';
 import { ApiError, methodNotAllowed } from '../http-errors';
+import { setLogTransactionId } from '../request-context';
 
 export const TRANSACTION_PATH = '/v1/transactions/:transaction_id';
 export const RETRY_PATH = '/v1/transactions/:transaction_id/retry';
@@ -18,6 +19,7 @@ function transactionIdOf(req: Request): string {
       { field: 'transaction_id', message: id.error.issues[0]?.message ?? 'invalid' },
     ]);
   }
+  setLogTransactionId(id.data);
   return id.data;
 }
 

@@ -2,6 +2,7 @@ import { Router, type RequestHandler } from 'express';
 import {
   describeIssues,
   toTransactionView,
+  transactionIdSchema,
   transactionWebhookSchema,
   type Logger,
   type TransactionRepository,
@@ -9,6 +10,8 @@ import {
 import { ApiError, methodNotAllowed } from '../http-errors';
 import { jsonBody, rawBody } from '../json-body';
 import { requireSignature, type SignatureOptions } from '../signature';
+
+import { setLogTransactionId } from '../request-context';
 
 export const WEBHOOKS_PATH = '/v1/webhooks/transactions';
 
@@ -29,6 +32,7 @@ export function webhooksRouter(deps: {
   router
     .route(WEBHOOKS_PATH)
     .post(rawBody(deps.bodyLimitBytes), ...verify, ...jsonBody(), async (req, res) => {
+      logTransactionIdOf(req.body);
       const parsed = transactionWebhookSchema.safeParse(req.body);
       if (!parsed.success) {
         throw new ApiError(400, 'validation_failed', 'Request body is invalid', describeIssues(parsed.error));
@@ -55,4 +59,11 @@ export function webhooksRouter(deps: {
     })
     .all(methodNotAllowed(['POST']));
   return router;
+}
+
+/** Log lines name the transaction once the body holds a well-formed id, even if it is refused. */
+function logTransactionIdOf(body: unknown): void {
+  if (typeof body !== 'object' || body === null || !('transaction_id' in body)) return;
+  const id = transactionIdSchema.safeParse(body.transaction_id);
+  if (id.success) setLogTransactionId(id.data);
 }

@@ -1,0 +1,189 @@
+/**
+ * The dashboard's browser code (inline, allowed by its hash in the CSP). Plain ES2017 without
+ * template literals so it can live in this string; it only builds DOM nodes with textContent,
+ * never HTML from data.
+ */
+export const DASHBOARD_SCRIPT = `
+'use strict';
+(function () {
+  var POLL_MS = 2000, HISTORY = 90, PAGE = 50;
+  var STATUSES = ['PROCESSING', 'PROCESSED', 'FAILED'];
+  var history = [];
+  var rows = [];
+  var nextCursor = null;
+  var extraPages = false;
+  var lookup = null;
+
+  function $(id) { return document.getElementById(id); }
+  function text(id, value) { $(id).textContent = value; }
+  function fmtInt(n) { return Number(n).toLocaleString('en-US'); }
+  function fmtSeconds(s) {
+    if (s === null || s === undefined) return '\\u2013';
+    if (s === 0) return '0 s';
+    if (s < 1) return Math.round(s * 1000) + ' ms';
+    if (s < 120) return (Math.round(s * 10) / 10) + ' s';
+    if (s < 7200) return (Math.round(s / 6) / 10) + ' min';
+    return (Math.round(s / 360) / 10) + ' h';
+  }
+  function fmtTime(iso) { return iso ? iso.replace('T', ' ').replace(/\\.\\d+Z$/, 'Z') : '\\u2013'; }
+  function getJson(url) {
+    return fetch(url, { headers: { accept: 'application/json' }, cache: 'no-store' }).then(function (r) {
+      return r.json().then(function (body) { return { status: r.status, body: body }; });
+    });
+  }
+  function setState(ok, message) {
+    var el = $('state');
+    el.textContent = ok ? 'live' : 'unreachable';
+    el.className = ok ? 'state' : 'state down';
+    text('error', message || '');
+  }
+
+  function renderStats(s) {
+    STATUSES.forEach(function (status) { text('count-' + status, fmtInt(s.counts[status])); });
+    text('backlog', fmtInt(s.due));
+    text('oldest', fmtSeconds(s.oldest_due_age_seconds));
+    text('lag-p50', fmtSeconds(s.processing_lag_seconds.p50));
+    text('lag-p99', fmtSeconds(s.processing_lag_seconds.p99));
+    text('lag-sample', 'over ' +
+      fmtInt(s.processing_lag_seconds.sample_size) + ' recent records');
+    text('tput-processed', fmtInt(s.throughput.processed_last_60s));
+    text('tput-received', fmtInt(s.throughput.received_last_60s));
+    text('updated', 'updated ' + fmtTime(s.generated_at));
+    history.push({ at: Date.parse(s.generated_at), received: s.throughput.received_last_60s,
+      processed: s.throughput.processed_last_60s });
+    if (history.length > HISTORY) history.shift();
+    drawChart();
+  }
+
+  var SVG = 'http://www.w3.org/2000/svg';
+  function svgEl(name, attrs) {
+    var el = document.createElementNS(SVG, name);
+    Object.keys(attrs).forEach(function (k) { el.setAttribute(k, String(attrs[k])); });
+    return el;
+  }
+  function drawChart() {
+    var svg = $('chart');
+    var w = svg.clientWidth || 800, h = 180, left = 44, right = 8, top = 8, bottom = 20;
+    svg.setAttribute('viewBox', '0 0 ' + w + ' ' + h);
+    while (svg.firstChild) svg.removeChild(svg.firstChild);
+    var peak = 1;
+    history.forEach(function (p) { peak = Math.max(peak, p.received, p.processed); });
+    // Four gridlines at round values: the top is 4 x a 1/2/5 x 10^n step.
+    var raw = peak / 4, mag = Math.pow(10, Math.floor(Math.log10(raw))), step = mag;
+    [1, 2, 5, 10].some(function (m) { step = m * mag; return step >= raw; });
+    var max = step * 4;
+    for (var i = 0; i <= 4; i++) {
+      var y = top + (h - top - bottom) * (1 - i / 4);
+      svg.appendChild(svgEl('line', { x1: left, x2: w - right, y1: y, y2: y, 'class': 'grid' }));
+      var label = svgEl('text', { x: left - 6, y: y + 3, 'text-anchor': 'end', 'class': 'axis' });
+      label.textContent = fmtInt(Math.round(max * i / 4));
+      svg.appendChild(label);
+    }
+    var caption = svgEl('text', { x: w - right, y: h - 4, 'text-anchor': 'end', 'class': 'axis' });
+    caption.textContent = 'last ' + Math.round(HISTORY * POLL_MS / 60000) + ' min, per 60 s window';
+    svg.appendChild(caption);
+    ['received', 'processed'].forEach(function (key) {
+      if (history.length === 0) return;
+      var pts = history.map(function (p, idx) {
+        // Newest point at the right edge; older ones scroll left.
+        var x = w - right - (w - left - right) * (history.length - 1 - idx) / (HISTORY - 1);
+        var y = top + (h - top - bottom) * (1 - p[key] / max);
+        return x.toFixed(1) + ',' + y.toFixed(1);
+      });
+      svg.appendChild(svgEl('polyline', { points: pts.join(' '), 'class': key }));
+    });
+  }
+
+  function cell(tr, value, cls) {
+    var td = document.createElement('td');
+    if (cls) td.className = cls;
+    td.textContent = value;
+    tr.appendChild(td);
+    return td;
+  }
+  function renderTable() {
+    var body = $('tx-body');
+    while (body.firstChild) body.removeChild(body.firstChild);
+    var q = $('search').value.trim();
+    var shown = rows.filter(function (r) { return r.transaction_id.indexOf(q) === 0; });
+    if (lookup && lookup.transaction_id.indexOf(q) === 0 &&
+        !shown.some(function (r) { return r.transaction_id === lookup.transaction_id; })) {
+      shown.unshift(lookup);
+    }
+    shown.forEach(function (r) {
+      var tr = document.createElement('tr');
+      tr.setAttribute('data-id', r.transaction_id);
+      cell(tr, r.transaction_id, 'id');
+      var badge = document.createElement('span');
+      badge.className = 'badge ' + r.status;
+      badge.textContent = r.status;
+      cell(tr, '', 'status').appendChild(badge);
+      cell(tr, r.amount + ' ' + r.currency, 'amount');
+      cell(tr, String(r.attempts));
+      cell(tr, fmtTime(r.created_at));
+      cell(tr, fmtTime(r.processed_at));
+      cell(tr, r.last_error || '');
+      body.appendChild(tr);
+    });
+    if (shown.length === 0) {
+      var tr = document.createElement('tr');
+      cell(tr, q ? 'no loaded transaction starts with "' + q + '"' : 'no transactions yet', 'empty')
+        .setAttribute('colspan', '7');
+      body.appendChild(tr);
+    }
+    text('shown', shown.length + ' of ' + rows.length + ' loaded');
+    $('more').hidden = !nextCursor;
+  }
+  function listUrl(cursor) {
+    var url = '/v1/transactions?limit=' + PAGE;
+    var status = $('status-filter').value;
+    if (status) url += '&status=' + encodeURIComponent(status);
+    if (cursor) url += '&cursor=' + encodeURIComponent(cursor);
+    return url;
+  }
+  function loadTable(append) {
+    return getJson(listUrl(append ? nextCursor : null)).then(function (r) {
+      if (r.status !== 200) throw new Error('list: HTTP ' + r.status);
+      rows = append ? rows.concat(r.body.data) : r.body.data;
+      nextCursor = r.body.next_cursor;
+      if (append) extraPages = true;
+      renderTable();
+    });
+  }
+  /**
+   * Prefix search over the loaded rows; when none matches, the input is looked up as an exact
+   * id on the server (debounced, so typing does not send a request per key).
+   */
+  var lookupTimer = null;
+  function search() {
+    var q = $('search').value.trim();
+    lookup = null;
+    renderTable();
+    clearTimeout(lookupTimer);
+    if (!/^[A-Za-z0-9_-]{1,128}$/.test(q) || rows.some(function (r) { return r.transaction_id.indexOf(q) === 0; })) return;
+    lookupTimer = setTimeout(function () {
+      getJson('/v1/transactions/' + encodeURIComponent(q)).then(function (r) {
+        if (r.status === 200 && $('search').value.trim() === q) { lookup = r.body; renderTable(); }
+      }).catch(function () {});
+    }, 250);
+  }
+
+  function poll() {
+    var stats = getJson('/v1/stats').then(function (r) {
+      if (r.status !== 200) throw new Error('stats: HTTP ' + r.status);
+      renderStats(r.body);
+    });
+    // Once the operator has paged further, the table stays as it is until the filter changes.
+    var table = extraPages ? Promise.resolve() : loadTable(false);
+    Promise.all([stats, table]).then(function () { setState(true); }, function (e) {
+      setState(false, String(e && e.message ? e.message : e));
+    }).then(function () { setTimeout(poll, POLL_MS); });
+  }
+
+  $('search').addEventListener('input', search);
+  $('status-filter').addEventListener('change', function () { extraPages = false; lookup = null; loadTable(false); });
+  $('more').addEventListener('click', function () { loadTable(true); });
+  window.addEventListener('resize', drawChart);
+  poll();
+})();
+`;

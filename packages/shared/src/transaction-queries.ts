@@ -1,0 +1,173 @@
+import type { Collection, Db, Filter, ObjectId, WithId } from 'mongodb';
+import { percentile } from './percentile';
+import { TRANSACTIONS_COLLECTION } from './repository';
+import { TransactionStatus, type TransactionDocument } from './transaction';
+
+/** Where a page of the newest-first listing ended: the last record's sort key. */
+export interface ListPosition {
+  created_at: Date;
+  id: ObjectId;
+}
+
+export interface ListQuery {
+  status?: TransactionStatus | undefined;
+  limit: number;
+  /** Continue after this record (exclusive). */
+  after?: ListPosition | undefined;
+}
+
+export interface ListPage {
+  records: WithId<TransactionDocument>[];
+  /** Position of the last record when more may follow, else null. */
+  next: ListPosition | null;
+}
+
+export type StatusCounts = Record<TransactionStatus, number>;
+
+/** Queue state cheap enough to read on every metrics scrape (index-backed counts). */
+export interface QueueSnapshot {
+  counts: StatusCounts;
+  /** PROCESSING records a worker may claim now (not leased, not waiting for a retry). */
+  due: number;
+  /** How long the longest-waiting due record has been due; 0 when nothing is due. */
+  oldest_due_age_seconds: number;
+}
+
+export interface TransactionStats extends QueueSnapshot {
+  generated_at: string;
+  /** processed_at - created_at over the most recent PROCESSED records. */
+  processing_lag_seconds: {
+    p50: number | null;
+    p99: number | null;
+    max: number | null;
+    sample_size: number;
+    window_seconds: number;
+  };
+  throughput: {
+    /** Records that became PROCESSED in the last 60 s. */
+    processed_last_60s: number;
+    /** New records stored in the last 60 s (redeliveries of a stored id are not counted). */
+    received_last_60s: number;
+  };
+}
+
+export interface TransactionQueriesOptions {
+  /** Server-side bound on each query (maxTimeMS), so a slow scrape cannot pile up work. */
+  queryTimeoutMs?: number;
+  /** The lag percentiles use at most this many recent records… */
+  lagSampleSize?: number;
+  /** …processed within this window. */
+  lagWindowMs?: number;
+}
+
+const STATUSES = Object.values(TransactionStatus);
+
+/**
+ * Read-only queries for operators (listing, stats, metrics), kept apart from the write path in
+ * TransactionRepository. Each one is index-backed and bounded in rows or time.
+ */
+export class TransactionQueries {
+  readonly collection: Collection<TransactionDocument>;
+  private readonly maxTimeMS: number;
+  private readonly lagSampleSize: number;
+  private readonly lagWindowMs: number;
+
+  constructor(
+    db: Db,
+    options: TransactionQueriesOptions = {},
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    this.collection = db.collection<TransactionDocument>(TRANSACTIONS_COLLECTION);
+    this.maxTimeMS = options.queryTimeoutMs ?? 2_000;
+    this.lagSampleSize = options.lagSampleSize ?? 1_000;
+    this.lagWindowMs = options.lagWindowMs ?? 5 * 60_000;
+  }
+
+  /** Newest first (created_at desc, _id desc as tie-breaker), keyset-paginated. */
+  async listPage(query: ListQuery): Promise<ListPage> {
+    const filter: Filter<TransactionDocument> = {};
+    if (query.status) filter.status = query.status;
+    if (query.after) {
+      const { created_at: createdAt, id } = query.after;
+      filter.$or = [{ created_at: { $lt: createdAt } }, { created_at: createdAt, _id: { $lt: id } }];
+    }
+    // One extra row tells whether another page exists without a second query.
+    const rows = await this.collection
+      .find(filter)
+      .sort({ created_at: -1, _id: -1 })
+      .limit(query.limit + 1)
+      .maxTimeMS(this.maxTimeMS)
+      .toArray();
+    const records = rows.slice(0, query.limit);
+    const last = records[records.length - 1];
+    const next = rows.length > query.limit && last ? { created_at: last.created_at, id: last._id } : null;
+    return { records, next };
+  }
+
+  async queueSnapshot(): Promise<QueueSnapshot> {
+    const now = this.now();
+    const dueFilter = { status: TransactionStatus.PROCESSING, due_at: { $lte: now } };
+    const [counts, due, oldest] = await Promise.all([
+      this.countByStatus(),
+      this.count(dueFilter),
+      this.collection.findOne(dueFilter, {
+        sort: { due_at: 1 },
+        projection: { due_at: 1 },
+        maxTimeMS: this.maxTimeMS,
+      }),
+    ]);
+    const oldestAgeMs = oldest ? Math.max(0, now.getTime() - oldest.due_at.getTime()) : 0;
+    return { counts, due, oldest_due_age_seconds: oldestAgeMs / 1000 };
+  }
+
+  async stats(): Promise<TransactionStats> {
+    const now = this.now();
+    const minuteAgo = new Date(now.getTime() - 60_000);
+    const [snapshot, lags, processed, received] = await Promise.all([
+      this.queueSnapshot(),
+      this.recentLagsSeconds(now),
+      this.count({ status: TransactionStatus.PROCESSED, processed_at: { $gte: minuteAgo } }),
+      this.count({ created_at: { $gte: minuteAgo } }),
+    ]);
+    return {
+      generated_at: now.toISOString(),
+      ...snapshot,
+      processing_lag_seconds: {
+        p50: percentile(lags, 50),
+        p99: percentile(lags, 99),
+        max: lags.length ? Math.max(...lags) : null,
+        sample_size: lags.length,
+        window_seconds: this.lagWindowMs / 1000,
+      },
+      throughput: { processed_last_60s: processed, received_last_60s: received },
+    };
+  }
+
+  /** One countDocuments per status: each is an index range count (status_due_at). */
+  private async countByStatus(): Promise<StatusCounts> {
+    const counts = await Promise.all(STATUSES.map((status) => this.count({ status })));
+    return Object.fromEntries(STATUSES.map((status, i) => [status, counts[i] ?? 0])) as StatusCounts;
+  }
+
+  private async recentLagsSeconds(now: Date): Promise<number[]> {
+    const rows = await this.collection
+      .find(
+        {
+          status: TransactionStatus.PROCESSED,
+          processed_at: { $gte: new Date(now.getTime() - this.lagWindowMs) },
+        },
+        { projection: { created_at: 1, processed_at: 1 } },
+      )
+      .sort({ processed_at: -1 })
+      .limit(this.lagSampleSize)
+      .maxTimeMS(this.maxTimeMS)
+      .toArray();
+    return rows.flatMap((row) =>
+      row.processed_at ? [(row.processed_at.getTime() - row.created_at.getTime()) / 1000] : [],
+    );
+  }
+
+  private count(filter: Filter<TransactionDocument>): Promise<number> {
+    return this.collection.countDocuments(filter, { maxTimeMS: this.maxTimeMS });
+  }
+}
