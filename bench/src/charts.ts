@@ -46,11 +46,14 @@ export function barChart(
       `<text x="${x0 + (barWidth * series.length) / 2}" y="${bottom + 16}" text-anchor="middle" font-size="11">${escape(category)}</text>`,
     );
   });
+  const legendStep = (width - left) / series.length;
   series.forEach((s, i) => {
     parts.push(
-      `<rect x="${left + i * 230}" y="${height - 28}" width="12" height="12" fill="${COLORS[i % COLORS.length]}"/>`,
+      `<rect x="${left + i * legendStep}" y="${height - 28}" width="12" height="12" fill="${COLORS[i % COLORS.length]}"/>`,
     );
-    parts.push(`<text x="${left + i * 230 + 16}" y="${height - 18}" font-size="12">${escape(s.name)}</text>`);
+    parts.push(
+      `<text x="${left + i * legendStep + 16}" y="${height - 18}" font-size="12">${escape(s.name)}</text>`,
+    );
   });
   return svg(width, height, title, unit, parts);
 }

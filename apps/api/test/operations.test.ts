@@ -260,13 +260,13 @@ describe('GET /livez and /readyz', () => {
     const other = await openTestDatabase('readyz');
     const app = await serve(other.client, other.repository);
     try {
-      await other.repository.collection.dropIndex('status_due_at');
+      await other.repository.collection.dropIndex('status_due_at_id');
       const response = await getJson(`${app.baseUrl}/readyz`);
       expect(response).toMatchObject({
         status: 503,
         body: {
           status: 'not_ready',
-          checks: { database: { ok: true }, indexes: { ok: false, missing: ['status_due_at'] } },
+          checks: { database: { ok: true }, indexes: { ok: false, missing: ['status_due_at_id'] } },
         },
       });
     } finally {

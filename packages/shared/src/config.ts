@@ -47,7 +47,7 @@ export const configSchema = z.object({
   /** How long a claim stays valid without a heartbeat; a dead worker's records are due again after it. */
   LEASE_MS: integer(1_000, 3_600_000, 30_000),
   /** Most external calls one worker process runs at once (they are I/O waits, not CPU work). */
-  WORKER_CONCURRENCY: integer(1, 100_000, 5_000),
+  WORKER_CONCURRENCY: integer(1, 100_000, 10_000),
   /** Attempts of the external call before a record becomes FAILED. */
   MAX_ATTEMPTS: integer(1, 100, 5),
   /** Backoff after the first failed attempt; doubles per attempt (with jitter) up to the max. */

@@ -11,8 +11,9 @@ const DUPLICATE_KEY = 11000;
 export const TRANSACTION_INDEXES = [
   // Idempotency: a transaction is stored once, whatever the number of deliveries.
   { key: { transaction_id: 1 }, name: 'transaction_id_unique', unique: true },
-  // Claiming: the oldest due PROCESSING record first.
-  { key: { status: 1, due_at: 1 }, name: 'status_due_at' },
+  // Claiming (and so lease-expiry recovery, as due_at is the lease expiry): the oldest due
+  // PROCESSING records first; with _id in the key the candidate scan of claimBatch is covered.
+  { key: { status: 1, due_at: 1, _id: 1 }, name: 'status_due_at_id' },
   // Heartbeats and fenced updates find a record by its lease token.
   { key: { lease_token: 1 }, name: 'lease_token' },
   // Listing newest first (GET /v1/transactions), with and without a status filter.
