@@ -34,6 +34,13 @@ const common = {
   '429': { $ref: '#/components/responses/RateLimited' },
 };
 
+const transactionIdParameter = () => ({
+  name: 'transaction_id',
+  in: 'path',
+  required: true,
+  schema: jsonSchemaOf(transactionIdSchema, 'input'),
+});
+
 /** The OpenAPI 3.1 description of the whole API, derived from the same zod schemas that validate. */
 export function buildOpenApiDocument(): JsonObject {
   return {
@@ -73,14 +80,7 @@ export function buildOpenApiDocument(): JsonObject {
         get: {
           operationId: 'getTransaction',
           summary: "A transaction's status",
-          parameters: [
-            {
-              name: 'transaction_id',
-              in: 'path',
-              required: true,
-              schema: jsonSchemaOf(transactionIdSchema, 'input'),
-            },
-          ],
+          parameters: [transactionIdParameter()],
           responses: {
             '200': response('The transaction', 'Transaction'),
             '400': errorResponse('invalid_transaction_id (or bad_request for an unreadable path)'),
@@ -94,14 +94,7 @@ export function buildOpenApiDocument(): JsonObject {
         post: {
           operationId: 'retryFailedTransaction',
           summary: 'Put a FAILED transaction back in line with a fresh attempt budget (idempotent)',
-          parameters: [
-            {
-              name: 'transaction_id',
-              in: 'path',
-              required: true,
-              schema: jsonSchemaOf(transactionIdSchema, 'input'),
-            },
-          ],
+          parameters: [transactionIdParameter()],
           responses: {
             '200': response('Not FAILED but still in line (PROCESSING): nothing changed', 'Transaction'),
             '202': response('Was FAILED: requeued as PROCESSING with attempts reset', 'Transaction'),

@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { MongoServerError, type Collection, type Db, type IndexDescription, type WithId } from 'mongodb';
-import { toDecimal128 } from './money';
 import type { TransactionWebhook } from './schemas';
-import { isSamePayload, TransactionStatus, type TransactionDocument } from './transaction';
+import {
+  isSamePayload,
+  newTransactionDocument,
+  TransactionStatus,
+  type TransactionDocument,
+} from './transaction';
 
 export const TRANSACTIONS_COLLECTION = 'transactions';
 const DUPLICATE_KEY = 11000;
@@ -67,23 +71,7 @@ export class TransactionRepository {
    */
   async recordWebhook(webhook: TransactionWebhook): Promise<RecordOutcome> {
     const createdAt = this.now();
-    const record: TransactionDocument = {
-      transaction_id: webhook.transaction_id,
-      source_account: webhook.source_account,
-      destination_account: webhook.destination_account,
-      amount: toDecimal128(webhook.amount),
-      currency: webhook.currency,
-      status: TransactionStatus.PROCESSING,
-      created_at: createdAt,
-      processed_at: null,
-      due_at: createdAt,
-      attempts: 0,
-      last_error: null,
-      failed_at: null,
-      lease_owner: null,
-      lease_token: null,
-      lease_expires_at: null,
-    };
+    const record = newTransactionDocument(webhook, createdAt);
     try {
       // insertOne adds _id to a copy so `record` stays a plain TransactionDocument.
       await this.collection.insertOne({ ...record });

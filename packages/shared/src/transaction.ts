@@ -1,4 +1,5 @@
 import type { Decimal128 } from 'mongodb';
+import { toDecimal128 } from './money';
 import { z } from 'zod';
 import { TRANSACTION_ID_PATTERN, type TransactionWebhook } from './schemas';
 
@@ -99,4 +100,25 @@ export function isSamePayload(doc: TransactionDocument, webhook: TransactionWebh
     doc.currency === webhook.currency &&
     doc.amount.toString() === webhook.amount
   );
+}
+
+/** The record a new webhook becomes: PROCESSING, due at once, no lease, no attempt yet. */
+export function newTransactionDocument(webhook: TransactionWebhook, createdAt: Date): TransactionDocument {
+  return {
+    transaction_id: webhook.transaction_id,
+    source_account: webhook.source_account,
+    destination_account: webhook.destination_account,
+    amount: toDecimal128(webhook.amount),
+    currency: webhook.currency,
+    status: TransactionStatus.PROCESSING,
+    created_at: createdAt,
+    processed_at: null,
+    due_at: createdAt,
+    attempts: 0,
+    last_error: null,
+    failed_at: null,
+    lease_owner: null,
+    lease_token: null,
+    lease_expires_at: null,
+  };
 }

@@ -1,7 +1,7 @@
-import { Decimal128, ObjectId } from 'mongodb';
+import { ObjectId } from 'mongodb';
 import { percentile } from '../src/percentile';
 import { TRANSACTION_INDEXES } from '../src/repository';
-import { TransactionStatus, type TransactionDocument } from '../src/transaction';
+import { newTransactionDocument, TransactionStatus, type TransactionDocument } from '../src/transaction';
 import { TransactionQueries } from '../src/transaction-queries';
 import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
 
@@ -21,25 +21,14 @@ const at = (secondsAgo: number) => new Date(NOW.getTime() - secondsAgo * 1000);
 
 /** A stored record with chosen times, written straight to the collection. */
 function doc(id: string, overrides: Partial<TransactionDocument> = {}): TransactionDocument {
-  const createdAt = overrides.created_at ?? NOW;
-  return {
+  const webhook = {
     transaction_id: id,
     source_account: 'a',
     destination_account: 'b',
-    amount: Decimal128.fromString('1.00'),
+    amount: '1.00',
     currency: 'USD',
-    status: TransactionStatus.PROCESSING,
-    created_at: createdAt,
-    processed_at: null,
-    due_at: createdAt,
-    attempts: 0,
-    last_error: null,
-    failed_at: null,
-    lease_owner: null,
-    lease_token: null,
-    lease_expires_at: null,
-    ...overrides,
   };
+  return { ...newTransactionDocument(webhook, overrides.created_at ?? NOW), ...overrides };
 }
 
 describe('percentile', () => {
