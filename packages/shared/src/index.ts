@@ -1,6 +1,7 @@
 export * from './config';
 export * from './currencies';
 export * from './lifecycle';
+export * from './insert-coalescer';
 export * from './logger';
 export * from './money';
 export * from './mongo';

@@ -1,4 +1,5 @@
 import {
+  MongoBulkWriteError,
   MongoClient,
   MongoError,
   MongoNetworkError,
@@ -8,6 +9,7 @@ import {
   MongoTopologyClosedError,
   MongoWriteConcernError,
   type MongoClientOptions,
+  type WriteError,
 } from 'mongodb';
 import type { AppConfig } from './config';
 
@@ -87,6 +89,15 @@ export function isTransientDatabaseError(error: unknown): boolean {
   ) {
     return true;
   }
+  // A bulk write that failed as a whole, with no per-document error: the batch never reached a
+  // server that could take it (insertMany wraps a closed topology or a network failure this way).
+  if (
+    error instanceof MongoBulkWriteError &&
+    bulkWriteErrorsOf(error).length === 0 &&
+    error.code === undefined
+  ) {
+    return true;
+  }
   if (
     error instanceof MongoServerError &&
     typeof error.code === 'number' &&
@@ -95,4 +106,9 @@ export function isTransientDatabaseError(error: unknown): boolean {
     return true;
   }
   return error instanceof MongoError && error.hasErrorLabel('RetryableWriteError');
+}
+
+/** The per-document errors of a bulk write (the driver types them as one or many). */
+export function bulkWriteErrorsOf(error: MongoBulkWriteError): WriteError[] {
+  return ([] as WriteError[]).concat(error.writeErrors);
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { MongoServerError, type Collection, type Db, type IndexDescription, type WithId } from 'mongodb';
+import { InsertCoalescer } from './insert-coalescer';
+import type { Collection, Db, IndexDescription, WithId } from 'mongodb';
 import type { TransactionWebhook } from './schemas';
 import {
   isSamePayload,
@@ -9,7 +10,6 @@ import {
 } from './transaction';
 
 export const TRANSACTIONS_COLLECTION = 'transactions';
-const DUPLICATE_KEY = 11000;
 
 /** Every index the service relies on; created at start-up by both apps, checked by GET /readyz. */
 export const TRANSACTION_INDEXES = [
@@ -45,12 +45,14 @@ export interface ClaimedTransaction extends TransactionDocument {
  */
 export class TransactionRepository {
   readonly collection: Collection<TransactionDocument>;
+  private readonly inserts: InsertCoalescer<TransactionDocument>;
 
   constructor(
     db: Db,
     private readonly now: () => Date = () => new Date(),
   ) {
     this.collection = db.collection<TransactionDocument>(TRANSACTIONS_COLLECTION);
+    this.inserts = new InsertCoalescer(this.collection);
   }
 
   /** Idempotent: safe to call from every process at every start. */
@@ -68,17 +70,12 @@ export class TransactionRepository {
   /**
    * Stores a new webhook as PROCESSING. A redelivery (duplicate key, even from a concurrent
    * request) returns the stored record instead; the same id with other content is a conflict.
+   * Concurrent calls share one insertMany round trip (InsertCoalescer).
    */
   async recordWebhook(webhook: TransactionWebhook): Promise<RecordOutcome> {
     const createdAt = this.now();
     const record = newTransactionDocument(webhook, createdAt);
-    try {
-      // insertOne adds _id to a copy so `record` stays a plain TransactionDocument.
-      await this.collection.insertOne({ ...record });
-      return { outcome: 'created', record };
-    } catch (error) {
-      if (!(error instanceof MongoServerError) || error.code !== DUPLICATE_KEY) throw error;
-    }
+    if ((await this.inserts.insert(record)) === 'inserted') return { outcome: 'created', record };
     const existing = await this.findByTransactionId(webhook.transaction_id);
     if (!existing) {
       // Only possible if the record was deleted between our insert and this read.

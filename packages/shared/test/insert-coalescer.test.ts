@@ -1,0 +1,61 @@
+import { MongoClient } from 'mongodb';
+import { isTransientDatabaseError } from '../src/mongo';
+import { TransactionRepository } from '../src/repository';
+import { transactionWebhookSchema } from '../src/schemas';
+import { testDatabaseUrl } from '../../../tests/support/database';
+import { sampleWebhook } from '../../../tests/support/webhooks';
+
+describe('coalesced inserts against a real server', () => {
+  let client: MongoClient;
+  let repository: TransactionRepository;
+  const dbName = `test_coalesce_${Date.now()}`;
+  let insertCommands = 0;
+
+  beforeAll(async () => {
+    client = new MongoClient(testDatabaseUrl(), { monitorCommands: true });
+    client.on('commandStarted', (event) => {
+      if (event.commandName === 'insert') insertCommands += 1;
+    });
+    await client.connect();
+    repository = new TransactionRepository(client.db(dbName));
+    await repository.ensureIndexes();
+  });
+  afterAll(async () => {
+    await client.db(dbName).dropDatabase();
+    await client.close();
+  });
+
+  it('sends webhooks that arrive together as one insert, each told its own outcome', async () => {
+    const fresh = Array.from({ length: 40 }, () => transactionWebhookSchema.parse(sampleWebhook()));
+    const twice = transactionWebhookSchema.parse(sampleWebhook());
+    const changed = { ...twice, amount: '999.00' };
+    insertCommands = 0;
+    const outcomes = await Promise.all(
+      [...fresh, twice, twice, changed].map((webhook) => repository.recordWebhook(webhook)),
+    );
+    expect(insertCommands).toBe(1);
+    expect(outcomes.slice(0, 40).every((o) => o.outcome === 'created')).toBe(true);
+    // The same id three times in one batch: the first is stored, the copy is a duplicate, the
+    // changed one a conflict.
+    expect(outcomes.slice(40).map((o) => o.outcome)).toEqual(['created', 'duplicate', 'conflict']);
+    expect(await repository.collection.countDocuments()).toBe(41);
+  });
+
+  it('fails every webhook of a batch, as a transient error, when the server cannot take it', async () => {
+    const dead = new MongoClient('mongodb://127.0.0.1:1', { serverSelectionTimeoutMS: 200 });
+    try {
+      const unreachable = new TransactionRepository(dead.db('none'));
+      const results = await Promise.allSettled(
+        Array.from({ length: 5 }, () =>
+          unreachable.recordWebhook(transactionWebhookSchema.parse(sampleWebhook())),
+        ),
+      );
+      for (const result of results) {
+        expect(result.status).toBe('rejected');
+        if (result.status === 'rejected') expect(isTransientDatabaseError(result.reason)).toBe(true);
+      }
+    } finally {
+      await dead.close();
+    }
+  });
+});
