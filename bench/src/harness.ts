@@ -21,9 +21,7 @@ export function startWorker(env: Record<string, string>): ReturnType<typeof star
   return startWorkerProcess({ ...PRODUCTION, ...env }, { compiled: true });
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+export { setTimeout as sleep } from 'node:timers/promises';
 
 /** Starts the bare node:http baseline server and resolves with its base URL. */
 export async function startBaseline(): Promise<{ process: AppProcess; baseUrl: string }> {

@@ -11,6 +11,4 @@ export function recordFigures(name: string, figures: Record<string, unknown>): v
   console.log(`${name}: ${JSON.stringify(figures)}`);
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+export { setTimeout as sleep } from 'node:timers/promises';

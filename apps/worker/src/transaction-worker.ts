@@ -1,4 +1,5 @@
-import type { ClaimedTransaction, Logger, TransactionRepository } from '@txhook/shared';
+import { setTimeout as delay } from 'node:timers/promises';
+import { backoffMs, type ClaimedTransaction, type Logger, type TransactionRepository } from '@txhook/shared';
 import { CallAbortedError, type ExternalCall } from './external-call';
 import type { RetryPolicy } from './retry-policy';
 import { CompletionBatcher } from './completion-batcher';
@@ -33,8 +34,6 @@ interface InFlight {
   record: ClaimedTransaction;
   done: Promise<void>;
 }
-
-const MAX_BACKOFF_MS = 5_000;
 
 /**
  * Claims due records one round trip at a time, runs their external calls concurrently up to
@@ -112,9 +111,9 @@ export class TransactionWorker {
         failures = 0;
       } catch (error) {
         failures += 1;
-        const backoffMs = Math.min(MAX_BACKOFF_MS, 100 * 2 ** failures);
-        this.logger.warn('claim failed, backing off', { error: String(error), backoff_ms: backoffMs });
-        await this.idle(backoffMs);
+        const waitMs = backoffMs(failures, 100);
+        this.logger.warn('claim failed, backing off', { error: String(error), backoff_ms: waitMs });
+        await this.idle(waitMs);
         continue;
       }
       // Busy: claim again at once. Idle: wait, without spinning.
@@ -212,7 +211,7 @@ export class TransactionWorker {
       } catch (error) {
         if (Date.now() >= deadline) throw error;
         this.logger.warn('database write failed, retrying', { error: String(error), attempt });
-        await delay(Math.min(MAX_BACKOFF_MS, 100 * 2 ** attempt));
+        await delay(backoffMs(attempt, 100));
       }
     }
   }
@@ -240,8 +239,4 @@ export class TransactionWorker {
       this.wake = done;
     });
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   MongoBulkWriteError,
   MongoClient,
@@ -66,7 +67,7 @@ export async function connectWithRetry(
       return;
     } catch (error) {
       onRetry(attempt, error);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * 2 ** attempt)));
+      await delay(backoffMs(attempt, 250));
     }
   }
 }
@@ -111,4 +112,9 @@ export function isTransientDatabaseError(error: unknown): boolean {
 /** The per-document errors of a bulk write (the driver types them as one or many). */
 export function bulkWriteErrorsOf(error: MongoBulkWriteError): WriteError[] {
   return ([] as WriteError[]).concat(error.writeErrors);
+}
+
+/** Wait before retry `attempt` (1, 2, …) of a database operation: doubling from `baseMs`, capped. */
+export function backoffMs(attempt: number, baseMs: number, capMs = 5_000): number {
+  return Math.min(capMs, baseMs * 2 ** attempt);
 }
