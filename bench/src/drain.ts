@@ -5,7 +5,7 @@
 import { MongoClient } from 'mongodb';
 import { randomBytes } from 'node:crypto';
 import { postLoad } from './load';
-import { percentile, rssMb, sleep, startApi, startWorker, type AppProcess } from './harness';
+import { percentile, rssMb, sleep, withStack } from './harness';
 
 export interface DrainResult {
   label: string;
@@ -44,75 +44,66 @@ export async function drainOurs(
   workers: number,
   transactions: number,
 ): Promise<DrainResult> {
-  const env = {
-    MONGODB_URL: mongoUrl,
-    MONGODB_DB: `bench_drain_${randomBytes(3).toString('hex')}`,
+  const settings = {
     PROCESSING_DELAY_MS: String(CALL_MS),
     LEASE_MS: '60000',
     WORKER_CONCURRENCY: '20000',
     CLAIM_BATCH_SIZE: '500',
     POLL_INTERVAL_MS: '100',
   };
-  const processes: AppProcess[] = [];
-  const client = await MongoClient.connect(mongoUrl);
-  const collection = client.db(env.MONGODB_DB).collection('transactions');
-  try {
-    const { api, baseUrl } = await startApi(env);
-    processes.push(api);
-    const workerProcesses = await Promise.all(Array.from({ length: workers }, () => startWorker(env)));
-    processes.push(...workerProcesses);
-
-    let peakRss = 0;
-    const sampler = setInterval(() => {
-      for (const worker of workerProcesses) peakRss = Math.max(peakRss, rssMb(worker.child.pid));
-    }, 250);
-    const started = Date.now();
-    const curve: [number, number][] = [];
-    let finished = 0;
-    const poller = setInterval(() => {
-      void collection.countDocuments({ status: 'PROCESSED' }).then((n) => {
-        finished = n;
-        curve.push([(Date.now() - started) / 1000, n]);
+  return withStack(
+    mongoUrl,
+    'drain',
+    settings,
+    workers,
+    async ({ baseUrl, workers: workerProcesses, collection }) => {
+      let peakRss = 0;
+      const sampler = setInterval(() => {
+        for (const worker of workerProcesses) peakRss = Math.max(peakRss, rssMb(worker.child.pid));
+      }, 250);
+      const started = Date.now();
+      const curve: [number, number][] = [];
+      let finished = 0;
+      const poller = setInterval(() => {
+        void collection.countDocuments({ status: 'PROCESSED' }).then((n) => {
+          finished = n;
+          curve.push([(Date.now() - started) / 1000, n]);
+        });
+      }, 500);
+      const ingest = await postLoad({
+        url: `${baseUrl}/v1/webhooks/transactions`,
+        connections: 64,
+        amount: transactions,
       });
-    }, 500);
-    const ingest = await postLoad({
-      url: `${baseUrl}/v1/webhooks/transactions`,
-      connections: 64,
-      amount: transactions,
-    });
-    const ingestSeconds = (Date.now() - started) / 1000;
-    const deadline = Date.now() + CALL_MS + 90_000;
-    while (finished < transactions && Date.now() < deadline) await sleep(250);
-    clearInterval(poller);
-    clearInterval(sampler);
+      const ingestSeconds = (Date.now() - started) / 1000;
+      const deadline = Date.now() + CALL_MS + 90_000;
+      while (finished < transactions && Date.now() < deadline) await sleep(250);
+      clearInterval(poller);
+      clearInterval(sampler);
 
-    const records = await collection
-      .find({ status: 'PROCESSED' }, { projection: { processed_at: 1 } })
-      .toArray();
-    const ends = records.map((r) => (r.processed_at as Date).getTime()).sort((a, b) => a - b);
-    const starts = ends.map((end) => end - CALL_MS);
-    const claimSpan = (percentile(starts, 100) - percentile(starts, 0)) / 1000;
-    curve.push([(percentile(ends, 100) - started) / 1000, records.length]);
-    return {
-      label: `ours, ${workers} worker${workers > 1 ? 's' : ''}`,
-      transactions,
-      finished: records.length,
-      ingestSeconds: round(ingestSeconds),
-      totalSeconds: round((percentile(ends, 100) - started) / 1000),
-      claimsPerSecond: Math.round(records.length / Math.max(claimSpan, 0.001)),
-      peakInFlight: peakOverlap(starts.map((start, i) => [start, ends[i]!])),
-      peakWorkerRssMb: peakRss,
-      curve,
-      ...(ingest.non2xx + ingest.errors > 0 ? { note: `${ingest.non2xx + ingest.errors} failed POSTs` } : {}),
-    };
-  } finally {
-    await Promise.all(processes.map((p) => p.stop(20_000)));
-    await client
-      .db(env.MONGODB_DB)
-      .dropDatabase()
-      .catch(() => undefined);
-    await client.close();
-  }
+      const records = await collection
+        .find({ status: 'PROCESSED' }, { projection: { processed_at: 1 } })
+        .toArray();
+      const ends = records.map((r) => (r.processed_at as Date).getTime()).sort((a, b) => a - b);
+      const starts = ends.map((end) => end - CALL_MS);
+      const claimSpan = (percentile(starts, 100) - percentile(starts, 0)) / 1000;
+      curve.push([(percentile(ends, 100) - started) / 1000, records.length]);
+      return {
+        label: `ours, ${workers} worker${workers > 1 ? 's' : ''}`,
+        transactions,
+        finished: records.length,
+        ingestSeconds: round(ingestSeconds),
+        totalSeconds: round((percentile(ends, 100) - started) / 1000),
+        claimsPerSecond: Math.round(records.length / Math.max(claimSpan, 0.001)),
+        peakInFlight: peakOverlap(starts.map((start, i) => [start, ends[i]!])),
+        peakWorkerRssMb: peakRss,
+        curve,
+        ...(ingest.non2xx + ingest.errors > 0
+          ? { note: `${ingest.non2xx + ingest.errors} failed POSTs` }
+          : {}),
+      };
+    },
+  );
 }
 
 /**

@@ -1,5 +1,7 @@
 /** Processes and database handles for the benchmarks (the same launchers the e2e tests use). */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { MongoClient, type Collection, type Document } from 'mongodb';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -51,4 +53,48 @@ export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
   return sorted[Math.max(0, index)]!;
+}
+
+export interface Stack {
+  baseUrl: string;
+  workers: AppProcess[];
+  collection: Collection<Document>;
+}
+
+/**
+ * Runs `task` against a fresh database with one API and `workers` worker processes (built, in
+ * production mode), then stops them and drops the database, whatever happens.
+ */
+export async function withStack<T>(
+  mongoUrl: string,
+  label: string,
+  settings: Record<string, string>,
+  workers: number,
+  task: (stack: Stack) => Promise<T>,
+): Promise<T> {
+  const env = {
+    MONGODB_URL: mongoUrl,
+    MONGODB_DB: `bench_${label}_${randomBytes(3).toString('hex')}`,
+    ...settings,
+  };
+  const processes: AppProcess[] = [];
+  const client = await MongoClient.connect(mongoUrl);
+  try {
+    const { api, baseUrl } = await startApi(env);
+    processes.push(api);
+    const workerProcesses = await Promise.all(Array.from({ length: workers }, () => startWorker(env)));
+    processes.push(...workerProcesses);
+    return await task({
+      baseUrl,
+      workers: workerProcesses,
+      collection: client.db(env.MONGODB_DB).collection('transactions'),
+    });
+  } finally {
+    await Promise.all(processes.map((p) => p.stop(20_000)));
+    await client
+      .db(env.MONGODB_DB)
+      .dropDatabase()
+      .catch(() => undefined);
+    await client.close();
+  }
 }

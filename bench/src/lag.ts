@@ -1,8 +1,6 @@
 /** Lag under steady load: 200 tx/s for 2 minutes; processed_at - created_at percentiles. */
-import { MongoClient } from 'mongodb';
-import { randomBytes } from 'node:crypto';
 import { postLoad } from './load';
-import { percentile, sleep, startApi, startWorker, type AppProcess } from './harness';
+import { percentile, sleep, withStack } from './harness';
 
 export interface LagResult {
   ratePerSecond: number;
@@ -20,29 +18,22 @@ export async function lagUnderLoad(
   ratePerSecond: number,
   durationSeconds: number,
 ): Promise<LagResult> {
-  const env = {
-    MONGODB_URL: mongoUrl,
-    MONGODB_DB: `bench_lag_${randomBytes(3).toString('hex')}`,
-    PROCESSING_DELAY_MS: '30000',
-    LEASE_MS: '60000',
-    POLL_INTERVAL_MS: '100',
-  };
-  const processes: AppProcess[] = [];
-  const client = await MongoClient.connect(mongoUrl);
-  const collection = client.db(env.MONGODB_DB).collection('transactions');
-  try {
-    const { api, baseUrl } = await startApi(env);
-    processes.push(api, await startWorker(env));
+  const settings = { PROCESSING_DELAY_MS: '30000', LEASE_MS: '60000', POLL_INTERVAL_MS: '100' };
+  return withStack(mongoUrl, 'lag', settings, 1, async ({ baseUrl, collection }) => {
     const load = await postLoad({
       url: `${baseUrl}/v1/webhooks/transactions`,
       connections: 16,
       durationSeconds,
       overallRate: ratePerSecond,
     });
-    const total = await collection.countDocuments();
+    // Stored is counted on every round: replies still in flight when autocannon stopped add records.
     const deadline = Date.now() + 90_000;
-    while ((await collection.countDocuments({ status: 'PROCESSED' })) < total && Date.now() < deadline)
+    while (
+      (await collection.countDocuments({ status: 'PROCESSED' })) < (await collection.countDocuments()) &&
+      Date.now() < deadline
+    )
       await sleep(500);
+    const stored = await collection.countDocuments();
     const records = await collection
       .find({ status: 'PROCESSED' }, { projection: { created_at: 1, processed_at: 1 } })
       .toArray();
@@ -52,21 +43,14 @@ export async function lagUnderLoad(
     return {
       ratePerSecond,
       durationSeconds,
-      transactions: total,
+      transactions: stored,
       p50Seconds: round(percentile(lags, 50)),
       p99Seconds: round(percentile(lags, 99)),
       maxSeconds: round(percentile(lags, 100)),
       ingestP99Ms: load.p99,
-      failedPosts: load.errors + load.non2xx + (total - records.length),
+      failedPosts: load.errors + load.non2xx + (stored - records.length),
     };
-  } finally {
-    await Promise.all(processes.map((p) => p.stop(20_000)));
-    await client
-      .db(env.MONGODB_DB)
-      .dropDatabase()
-      .catch(() => undefined);
-    await client.close();
-  }
+  });
 }
 
 function round(value: number): number {
