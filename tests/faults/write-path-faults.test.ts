@@ -93,19 +93,19 @@ it('answers 503 + Retry-After while writes cannot be confirmed, never 500, and s
   const faults = (async () => {
     const appName = 'txhook';
     await sleep(1_500);
-    await injectFault(control!, { commands: ['insert'], appName, writeConcernError: WRITE_CONCERN_TIMEOUT });
+    await injectFault(control, { commands: ['insert'], appName, writeConcernError: WRITE_CONCERN_TIMEOUT });
     phase = 'write-concern-error';
     await sleep(3_000);
     phase = 'normal';
-    await clearFault(control!);
+    await clearFault(control);
     await sleep(1_500);
-    await injectFault(control!, { commands: ['insert'], appName, delayMs: 3 * TIMEOUT_MS });
+    await injectFault(control, { commands: ['insert'], appName, delayMs: 3 * TIMEOUT_MS });
     phase = 'stalled-insert';
     await sleep(4_000);
     phase = 'normal';
-    await clearFault(control!);
+    await clearFault(control);
     await sleep(1_000);
-    await injectFault(control!, {
+    await injectFault(control, {
       commands: ['find', 'aggregate'],
       appName,
       errorCode: ServerErrorCode.MaxTimeMSExpired,
@@ -115,7 +115,7 @@ it('answers 503 + Retry-After while writes cannot be confirmed, never 500, and s
       queryAnswers.push(await record(() => getJson(`${baseUrl}${path}`)));
     }
     phase = 'normal';
-    await clearFault(control!);
+    await clearFault(control);
   })();
   // Paced so the load spans all the phases.
   const finalStatuses = await mapLimit(deliveries, SENDERS, async (body) => {
