@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { InsertCoalescer } from './insert-coalescer';
-import type { Collection, Db, IndexDescription, WithId } from 'mongodb';
+import { MongoServerError, type Collection, type Db, type IndexDescription, type WithId } from 'mongodb';
+import { DatabaseNotReadyError, DatabaseSetupError } from './mongo';
 import type { TransactionWebhook } from './schemas';
 import {
   isSamePayload,
@@ -26,6 +27,13 @@ export const TRANSACTION_INDEXES = [
   // Stats: recently PROCESSED records (lag sample, throughput).
   { key: { status: 1, processed_at: -1 }, name: 'status_processed_at' },
 ] as const satisfies readonly (IndexDescription & { name: string })[];
+
+/** createIndexes refused: 85 IndexOptionsConflict, 86 IndexKeySpecsConflict. */
+const INDEX_CONFLICT_CODES = new Set([85, 86]);
+
+function sameKey(a: object, b: object): boolean {
+  return JSON.stringify(Object.entries(a)) === JSON.stringify(Object.entries(b));
+}
 
 export type RecordOutcome =
   | { outcome: 'created'; record: TransactionDocument }
@@ -55,9 +63,36 @@ export class TransactionRepository {
     this.inserts = new InsertCoalescer(this.collection);
   }
 
-  /** Idempotent: safe to call from every process at every start. */
+  /**
+   * Idempotent: safe to call from every process at every start. An index already there with one
+   * of our keys under another name (or our name with other options) makes MongoDB refuse with
+   * code 85/86; retrying cannot fix that, so it is a DatabaseSetupError naming both indexes.
+   */
   async ensureIndexes(): Promise<void> {
-    await this.collection.createIndexes([...TRANSACTION_INDEXES]);
+    try {
+      await this.collection.createIndexes([...TRANSACTION_INDEXES]);
+    } catch (error) {
+      if (!(error instanceof MongoServerError) || !INDEX_CONFLICT_CODES.has(Number(error.code))) throw error;
+      throw new DatabaseSetupError(await this.describeIndexConflict(error), { cause: error });
+    }
+  }
+
+  private async describeIndexConflict(error: MongoServerError): Promise<string> {
+    const existing = (await this.collection.listIndexes().toArray()) as { name: string; key: object }[];
+    const conflicts = TRANSACTION_INDEXES.flatMap((wanted) =>
+      existing
+        .filter((index) => index.name !== wanted.name && sameKey(index.key, wanted.key))
+        .map(
+          (index) =>
+            `our index "${wanted.name}" ${JSON.stringify(wanted.key)} conflicts with index "${index.name}"`,
+        ),
+    );
+    const where = `${this.collection.dbName}.${this.collection.collectionName}`;
+    const what = conflicts.length > 0 ? conflicts.join('; ') : `an index conflicts: ${error.message}`;
+    return (
+      `cannot create the indexes of ${where} (MongoDB code ${String(error.code)} ${error.codeName ?? ''}): ` +
+      `${what}. Drop or rename the existing index, then start again.`
+    );
   }
 
   /** Names of the indexes the service needs that the collection lacks (readiness check). */
@@ -78,16 +113,26 @@ export class TransactionRepository {
     if ((await this.inserts.insert(record)) === 'inserted') return { outcome: 'created', record };
     const existing = await this.findByTransactionId(webhook.transaction_id);
     if (!existing) {
-      // Only possible if the record was deleted between our insert and this read.
-      throw new Error(`duplicate key for ${webhook.transaction_id} but no record found`);
+      // The key exists but the record is not majority-committed (an earlier insert still waiting
+      // for its write concern, or rolled back): nothing durable to answer with, so the sender retries.
+      throw new DatabaseNotReadyError(
+        `duplicate key for ${webhook.transaction_id} but no durable record yet`,
+      );
     }
     return isSamePayload(existing, webhook)
       ? { outcome: 'duplicate', record: existing }
       : { outcome: 'conflict', record: existing };
   }
 
+  /**
+   * The durable state of a record: majority read concern from the primary, so a redelivery is
+   * never told 200 about (nor a reader shown) a write that a failover could still roll back.
+   */
   async findByTransactionId(transactionId: string): Promise<WithId<TransactionDocument> | null> {
-    return this.collection.findOne({ transaction_id: transactionId });
+    return this.collection.findOne(
+      { transaction_id: transactionId },
+      { readConcern: { level: 'majority' }, readPreference: 'primary' },
+    );
   }
 
   /**
@@ -136,7 +181,9 @@ export class TransactionRepository {
       },
     );
     if (stamped.modifiedCount === 0) return [];
-    return (await this.collection.find({ lease_token: leaseToken }).toArray()) as ClaimedTransaction[];
+    return (await this.collection
+      .find({ lease_token: leaseToken }, { readPreference: 'primary' })
+      .toArray()) as ClaimedTransaction[];
   }
 
   /**

@@ -33,6 +33,20 @@ describe('loadConfig', () => {
   it('rejects a lease shorter than one second', () => {
     expect(() => loadConfig({ LEASE_MS: '10' })).toThrow(ConfigError);
   });
+
+  it('refuses an unacknowledged write concern (w: 0), which would turn off idempotency and fencing', () => {
+    for (const w of ['0', '00']) {
+      expect(() => loadConfig({ MONGODB_WRITE_CONCERN: w })).toThrow(
+        /MONGODB_WRITE_CONCERN: .*unacknowledged.*duplicate/,
+      );
+    }
+  });
+
+  it('accepts majority and one or more nodes as write concern', () => {
+    for (const w of ['majority', '1', '3']) {
+      expect(loadConfig({ MONGODB_WRITE_CONCERN: w }).MONGODB_WRITE_CONCERN).toBe(w);
+    }
+  });
 });
 
 describe('loadConfig: security settings', () => {
