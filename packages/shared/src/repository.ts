@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { InsertCoalescer } from './insert-coalescer';
-import type { Collection, Db, IndexDescription, WithId } from 'mongodb';
+import type { Collection, Db, Filter, IndexDescription, WithId } from 'mongodb';
 import type { TransactionWebhook } from './schemas';
 import {
+  DEFAULT_SOURCE,
   isSamePayload,
   newTransactionDocument,
   TransactionStatus,
@@ -26,6 +27,19 @@ export const TRANSACTION_INDEXES = [
   // Stats: recently PROCESSED records (lag sample, throughput).
   { key: { status: 1, processed_at: -1 }, name: 'status_processed_at' },
 ] as const satisfies readonly (IndexDescription & { name: string })[];
+
+/** Which FAILED records a redrive requeues; every given part must match. */
+export interface RedriveFilter {
+  source?: string | undefined;
+  /** failed_at >= failedFrom */
+  failedFrom?: Date | undefined;
+  /** failed_at < failedTo */
+  failedTo?: Date | undefined;
+  /** last_error starts with this text (taken literally, not as a pattern). */
+  lastErrorPrefix?: string | undefined;
+}
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export type RecordOutcome =
   | { outcome: 'created'; record: TransactionDocument }
@@ -72,16 +86,16 @@ export class TransactionRepository {
    * request) returns the stored record instead; the same id with other content is a conflict.
    * Concurrent calls share one insertMany round trip (InsertCoalescer).
    */
-  async recordWebhook(webhook: TransactionWebhook): Promise<RecordOutcome> {
+  async recordWebhook(webhook: TransactionWebhook, source: string = DEFAULT_SOURCE): Promise<RecordOutcome> {
     const createdAt = this.now();
-    const record = newTransactionDocument(webhook, createdAt);
+    const record = newTransactionDocument(webhook, createdAt, source);
     if ((await this.inserts.insert(record)) === 'inserted') return { outcome: 'created', record };
     const existing = await this.findByTransactionId(webhook.transaction_id);
     if (!existing) {
       // Only possible if the record was deleted between our insert and this read.
       throw new Error(`duplicate key for ${webhook.transaction_id} but no record found`);
     }
-    return isSamePayload(existing, webhook)
+    return isSamePayload(existing, webhook, source)
       ? { outcome: 'duplicate', record: existing }
       : { outcome: 'conflict', record: existing };
   }
@@ -231,17 +245,66 @@ export class TransactionRepository {
   }
 
   /**
-   * Puts a FAILED record back in line with a fresh attempt budget. Only FAILED records move, so
-   * calling it again, or on a PROCESSING or PROCESSED record, changes nothing.
+   * Puts a FAILED record back in line with a fresh attempt budget, recording who did it and when.
+   * Only FAILED records move, so calling it again, or on a PROCESSING or PROCESSED record,
+   * changes nothing.
    */
-  async requeueFailed(transactionId: string): Promise<boolean> {
+  async requeueFailed(transactionId: string, requeuedBy: string): Promise<boolean> {
     const result = await this.collection.updateOne(
       { transaction_id: transactionId, status: TransactionStatus.FAILED },
-      {
-        $set: { status: TransactionStatus.PROCESSING, due_at: this.now(), attempts: 0, failed_at: null },
-      },
+      { $set: this.requeueChanges(requeuedBy) },
     );
     return result.modifiedCount === 1;
+  }
+
+  /**
+   * Redrive: requeues at most `limit` FAILED records matching `filter` (oldest failure first) with
+   * one conditional updateMany, and answers how many moved. A repeat moves only records that are
+   * FAILED at that time, so retrying the call after a lost reply requeues nothing twice.
+   */
+  async requeueFailedMatching(filter: RedriveFilter, limit: number, requeuedBy: string): Promise<number> {
+    const match: Filter<TransactionDocument> = { status: TransactionStatus.FAILED };
+    if (filter.source !== undefined) {
+      // Records stored before sources existed carry none: they are the default source's.
+      if (filter.source === DEFAULT_SOURCE)
+        match.$or = [{ source: DEFAULT_SOURCE }, { source: { $exists: false } }];
+      else match.source = filter.source;
+    }
+    if (filter.failedFrom !== undefined || filter.failedTo !== undefined) {
+      match.failed_at = {
+        ...(filter.failedFrom !== undefined ? { $gte: filter.failedFrom } : {}),
+        ...(filter.failedTo !== undefined ? { $lt: filter.failedTo } : {}),
+      };
+    }
+    if (filter.lastErrorPrefix !== undefined) {
+      match.last_error = { $regex: `^${escapeRegExp(filter.lastErrorPrefix)}` };
+    }
+    const candidates = await this.collection
+      .find(match, { projection: { _id: 1 }, sort: { failed_at: 1, _id: 1 }, limit })
+      .toArray();
+    if (candidates.length === 0) return 0;
+    const result = await this.collection.updateMany(
+      { _id: { $in: candidates.map((candidate) => candidate._id) }, status: TransactionStatus.FAILED },
+      { $set: this.requeueChanges(requeuedBy) },
+    );
+    return result.modifiedCount;
+  }
+
+  /**
+   * Back to PROCESSING, due now, fresh budget. The error of the failed run is cleared with it:
+   * kept, it made the record look like one waiting for a retry (a bogus next_attempt_at).
+   */
+  private requeueChanges(requeuedBy: string): Partial<TransactionDocument> {
+    const now = this.now();
+    return {
+      status: TransactionStatus.PROCESSING,
+      due_at: now,
+      attempts: 0,
+      failed_at: null,
+      last_error: null,
+      requeued_by: requeuedBy,
+      requeued_at: now,
+    };
   }
 
   /**

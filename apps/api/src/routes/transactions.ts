@@ -42,7 +42,7 @@ export function transactionsRouter(deps: { repository: TransactionRepository }):
     .route(RETRY_PATH)
     .post(async (req, res) => {
       const id = transactionIdOf(req);
-      const requeued = await deps.repository.requeueFailed(id);
+      const requeued = await deps.repository.requeueFailed(id, 'anonymous');
       const record = await deps.repository.findByTransactionId(id);
       if (!record) throw new ApiError(404, 'not_found', 'Transaction not found');
       if (requeued) {
