@@ -1,4 +1,5 @@
 import { Router, type Request } from 'express';
+import { stringify as stringifyLossless } from 'lossless-json';
 import { z } from 'zod';
 import {
   describeIssues,
@@ -11,13 +12,14 @@ import {
 } from '@txhook/shared';
 import { operatorOf } from '../access';
 import { ApiError, methodNotAllowed } from '../http-errors';
-import { jsonBody } from '../json-body';
+import { jsonBody, rawBody } from '../json-body';
 import { setLogTransactionId } from '../request-context';
 
 export const TRANSACTION_PATH = '/v1/transactions/:transaction_id';
 export const RETRY_PATH = '/v1/transactions/:transaction_id/retry';
 export const REDRIVE_PATH = '/v1/transactions/retry';
 export const REDRIVE_MAX_LIMIT = 1_000;
+const REDRIVE_BODY_LIMIT_BYTES = 4_096;
 
 /** POST /v1/transactions/retry: which FAILED records to requeue, and at most how many. */
 export const redriveRequestSchema = z
@@ -66,9 +68,9 @@ export function transactionsRouter(deps: { repository: TransactionRepository; lo
   // Before /:transaction_id, whose 405 handler would otherwise answer POSTs to this path.
   router
     .route(REDRIVE_PATH)
-    .post(...jsonBody(), async (req, res) => {
-      // lossless-json keeps numbers as objects; the body is tiny, so a plain re-parse is fine.
-      const parsed = redriveRequestSchema.safeParse(JSON.parse(JSON.stringify(req.body)));
+    .post(rawBody(REDRIVE_BODY_LIMIT_BYTES), ...jsonBody(), async (req, res) => {
+      // lossless-json keeps numbers as exact text; limit is a small integer, plain JSON is fine here.
+      const parsed = redriveRequestSchema.safeParse(JSON.parse(stringifyLossless(req.body) ?? 'null'));
       if (!parsed.success) {
         throw new ApiError(400, 'validation_failed', 'Request body is invalid', describeIssues(parsed.error));
       }
