@@ -89,7 +89,12 @@ const sourceParameter = () => ({
   schema: { type: 'string', pattern: SOURCE_NAME.source },
 });
 
-const receiveWebhook = (operationId: string, summary: string, parameters?: JsonObject[]) => ({
+const receiveWebhook = (
+  operationId: string,
+  summary: string,
+  parameters?: JsonObject[],
+  extraResponses: JsonObject = {},
+) => ({
   operationId,
   summary,
   ...(parameters ? { parameters } : {}),
@@ -104,6 +109,7 @@ const receiveWebhook = (operationId: string, summary: string, parameters?: JsonO
     '409': errorResponse('conflict: same transaction_id with different content (or from another source)'),
     '413': errorResponse('payload_too_large: body over the limit (16 KB by default)'),
     '415': errorResponse('unsupported_media_type: Content-Type is not application/json'),
+    ...extraResponses,
     ...common,
     '503': errorResponse('unavailable: the database does not answer; nothing was stored', retryAfter),
   },
@@ -133,6 +139,7 @@ export function buildOpenApiDocument(): JsonObject {
           'receiveSourceTransactionWebhook',
           "Receive a webhook from a named sender, checked with that sender's secrets (WEBHOOK_SOURCES)",
           [sourceParameter()],
+          { '404': errorResponse('not_found: not a valid source name') },
         ),
       },
       '/v1/transactions/retry': {
@@ -166,8 +173,14 @@ export function buildOpenApiDocument(): JsonObject {
       '/v1/transactions/{transaction_id}/retry': {
         post: {
           operationId: 'retryFailedTransaction',
-          summary: 'Put a FAILED transaction back in line with a fresh attempt budget (idempotent)',
+          summary:
+            'Put a FAILED transaction back in line with a fresh attempt budget (idempotent; role operate)',
           parameters: [transactionIdParameter()],
+          // No fields: the JSON content type is what matters (a cross-site form cannot send it).
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { type: 'object', additionalProperties: false } } },
+          },
           responses: {
             '200': response('Not FAILED but still in line (PROCESSING): nothing changed', 'Transaction'),
             '202': response('Was FAILED: requeued as PROCESSING with attempts reset', 'Transaction'),
