@@ -176,7 +176,7 @@ export function buildOpenApiDocument(): JsonObject {
           summary:
             'Put a FAILED transaction back in line with a fresh attempt budget (idempotent; role operate)',
           parameters: [transactionIdParameter()],
-          // No fields: the JSON content type is what matters (a cross-site form cannot send it).
+          // `{}`: no fields; the JSON content type is what matters (a cross-site form cannot send it).
           requestBody: {
             required: true,
             content: { 'application/json': { schema: { type: 'object', additionalProperties: false } } },
@@ -184,7 +184,9 @@ export function buildOpenApiDocument(): JsonObject {
           responses: {
             '200': response('Not FAILED but still in line (PROCESSING): nothing changed', 'Transaction'),
             '202': response('Was FAILED: requeued as PROCESSING with attempts reset', 'Transaction'),
-            '400': errorResponse('invalid_transaction_id (or bad_request for an unreadable path)'),
+            '400': errorResponse(
+              'invalid_transaction_id (or bad_request for an unreadable path), invalid_json, or validation_failed: the body is not {}',
+            ),
             '404': errorResponse('not_found'),
             '409': errorResponse('already_processed: a PROCESSED transaction is final'),
             '415': errorResponse('unsupported_media_type: operator POSTs must be application/json'),

@@ -251,10 +251,7 @@ describe('requeue and redrive are audited', () => {
     try {
       const response = await requestJson<Record<string, unknown>>(
         `${api.baseUrl}/v1/transactions/${id}/retry`,
-        {
-          method: 'POST',
-          headers: operate,
-        },
+        { method: 'POST', headers: operate, body: '{}' },
       );
       expect(response.status).toBe(202);
       expect(response.body).toMatchObject({ status: 'PROCESSING', requeued_by: 'alice', last_error: null });

@@ -204,6 +204,7 @@ describe('POST /v1/transactions/:transaction_id/retry', () => {
       method: 'POST',
       // Operator POSTs need a JSON content type (no cross-site "simple request" can send one).
       headers: { 'content-type': 'application/json' },
+      body: '{}',
     });
 
   it('puts a FAILED record back in line once; repeating it changes nothing', async () => {

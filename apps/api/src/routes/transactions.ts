@@ -40,6 +40,8 @@ export const redriveRequestSchema = z
     path: ['failed_to'],
   });
 
+const emptyBodySchema = z.strictObject({});
+
 export const redriveResponseSchema = z.strictObject({
   requeued: z.int().min(0).meta({ description: 'FAILED records moved back to PROCESSING by this call' }),
   limit: z.int(),
@@ -108,7 +110,11 @@ export function transactionsRouter(deps: { repository: TransactionRepository; lo
 
   router
     .route(RETRY_PATH)
-    .post(async (req, res) => {
+    .post(rawBody(REDRIVE_BODY_LIMIT_BYTES), ...jsonBody(), async (req, res) => {
+      // No fields: `{}` only, so a mistaken redrive body is refused rather than read as a requeue.
+      if (!emptyBodySchema.safeParse(req.body).success) {
+        throw new ApiError(400, 'validation_failed', 'Request body must be {}');
+      }
       const id = transactionIdOf(req);
       const operator = operatorOf(res);
       const requeued = await deps.repository.requeueFailed(id, operator.name);
