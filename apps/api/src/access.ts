@@ -89,13 +89,9 @@ export interface AccessOptions {
 export function accessGuard(options: AccessOptions): RequestHandler {
   return (req, res, next) => {
     const rule = accessFor(req.method, req.path);
-    if (rule === 'operate' && req.method === 'POST' && !req.is('application/json')) {
-      next(new ApiError(415, 'unsupported_media_type', 'Content-Type must be application/json'));
-      return;
-    }
     const needed = rule === 'status' ? (options.statusRequiresKey ? 'read' : 'public') : rule;
     if (needed === 'public' || needed === 'signature' || !options.auth.enabled) {
-      next();
+      next(csrfProblem(rule, req));
       return;
     }
     const result = options.auth.authenticate(req.get('authorization'));
@@ -122,8 +118,14 @@ export function accessGuard(options: AccessOptions): RequestHandler {
       return;
     }
     res.locals.operator = credential;
-    next();
+    next(csrfProblem(rule, req));
   };
+}
+
+/** Operator POSTs must be JSON: no cross-site form or "simple" request can send that type. */
+function csrfProblem(rule: Access, req: Request): ApiError | undefined {
+  if (rule !== 'operate' || req.method !== 'POST' || req.is('application/json')) return undefined;
+  return new ApiError(415, 'unsupported_media_type', 'Content-Type must be application/json');
 }
 
 const where = (req: Request) => ({ method: req.method, path: req.path, ip: req.ip });

@@ -220,6 +220,25 @@ describe('operator POSTs are not CSRF-able', () => {
       expect(response.status).toBe(415);
     }
     expect((await database.repository.findByTransactionId(id))?.status).toBe(TransactionStatus.FAILED);
+    // Without a key the answer is the 401, whatever the content type: nothing to learn first.
+    const anonymous = await requestJson(`${api.baseUrl}/v1/transactions/${id}/retry`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: '{}',
+    });
+    expect(anonymous.status).toBe(401);
+  });
+
+  it('refuses a body-less requeue even while keys are off (development)', async () => {
+    const open = await serve(database.client, database.repository, { logger });
+    try {
+      const id = await failedRecord('boom');
+      const response = await requestJson(`${open.baseUrl}/v1/transactions/${id}/retry`, { method: 'POST' });
+      expect(response.status).toBe(415);
+      expect((await database.repository.findByTransactionId(id))?.status).toBe(TransactionStatus.FAILED);
+    } finally {
+      await open.close();
+    }
   });
 });
 
