@@ -307,9 +307,8 @@ describe.each(overlays)('%s', (overlay) => {
 });
 
 /**
- * Components not yet listed in an overlay (e.g. operator-access, waiting for its variables to
- * exist in the config) still have to apply to the base and stay valid; once an overlay lists one,
- * the overlay tests above check its variables too.
+ * Every component has to apply to the base on its own and stay valid; an overlay that lists one
+ * (production lists operator-access) has its variables checked by the overlay tests above.
  */
 describe.each(readdirSync(join(root, 'k8s', 'components')))(
   'component %s on top of the base',

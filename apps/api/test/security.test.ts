@@ -22,6 +22,7 @@ const KNOWN_FIELDS = [
   'lease_owner',
   'lease_token',
   'processed_at',
+  'source',
   'source_account',
   'status',
   'transaction_id',

@@ -1,5 +1,6 @@
 import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
+import { accessConfigShape } from './access-config';
 
 /** Thrown when the environment holds a value the service cannot start with. */
 export class ConfigError extends Error {
@@ -110,6 +111,7 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
   /** json in production (one object per line), pretty for people reading a terminal. */
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+  ...accessConfigShape,
 });
 
 export type AppConfig = z.infer<typeof configSchema>;

@@ -1,3 +1,4 @@
+export * from './access-config';
 export * from './config';
 export * from './currencies';
 export * from './lifecycle';
@@ -11,3 +12,4 @@ export * from './schemas';
 export * from './signature';
 export * from './transaction';
 export * from './transaction-queries';
+export * from './standard-webhooks';

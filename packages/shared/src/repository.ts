@@ -1,9 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { InsertCoalescer } from './insert-coalescer';
-import { MongoServerError, type Collection, type Db, type IndexDescription, type WithId } from 'mongodb';
+import {
+  MongoServerError,
+  type Collection,
+  type Db,
+  type Filter,
+  type IndexDescription,
+  type WithId,
+} from 'mongodb';
 import { DatabaseNotReadyError, DatabaseSetupError } from './mongo';
 import type { TransactionWebhook } from './schemas';
 import {
+  DEFAULT_SOURCE,
   isSamePayload,
   newTransactionDocument,
   TransactionStatus,
@@ -34,6 +42,19 @@ const INDEX_CONFLICT_CODES = new Set([85, 86]);
 function sameKey(a: object, b: object): boolean {
   return JSON.stringify(Object.entries(a)) === JSON.stringify(Object.entries(b));
 }
+
+/** Which FAILED records a redrive requeues; every given part must match. */
+export interface RedriveFilter {
+  source?: string | undefined;
+  /** failed_at >= failedFrom */
+  failedFrom?: Date | undefined;
+  /** failed_at < failedTo */
+  failedTo?: Date | undefined;
+  /** last_error starts with this text (taken literally, not as a pattern). */
+  lastErrorPrefix?: string | undefined;
+}
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export type RecordOutcome =
   | { outcome: 'created'; record: TransactionDocument }
@@ -107,9 +128,9 @@ export class TransactionRepository {
    * request) returns the stored record instead; the same id with other content is a conflict.
    * Concurrent calls share one insertMany round trip (InsertCoalescer).
    */
-  async recordWebhook(webhook: TransactionWebhook): Promise<RecordOutcome> {
+  async recordWebhook(webhook: TransactionWebhook, source: string = DEFAULT_SOURCE): Promise<RecordOutcome> {
     const createdAt = this.now();
-    const record = newTransactionDocument(webhook, createdAt);
+    const record = newTransactionDocument(webhook, createdAt, source);
     if ((await this.inserts.insert(record)) === 'inserted') return { outcome: 'created', record };
     const existing = await this.findByTransactionId(webhook.transaction_id);
     if (!existing) {
@@ -119,7 +140,7 @@ export class TransactionRepository {
         `duplicate key for ${webhook.transaction_id} but no durable record yet`,
       );
     }
-    return isSamePayload(existing, webhook)
+    return isSamePayload(existing, webhook, source)
       ? { outcome: 'duplicate', record: existing }
       : { outcome: 'conflict', record: existing };
   }
@@ -278,17 +299,66 @@ export class TransactionRepository {
   }
 
   /**
-   * Puts a FAILED record back in line with a fresh attempt budget. Only FAILED records move, so
-   * calling it again, or on a PROCESSING or PROCESSED record, changes nothing.
+   * Puts a FAILED record back in line with a fresh attempt budget, recording who did it and when.
+   * Only FAILED records move, so calling it again, or on a PROCESSING or PROCESSED record,
+   * changes nothing.
    */
-  async requeueFailed(transactionId: string): Promise<boolean> {
+  async requeueFailed(transactionId: string, requeuedBy: string): Promise<boolean> {
     const result = await this.collection.updateOne(
       { transaction_id: transactionId, status: TransactionStatus.FAILED },
-      {
-        $set: { status: TransactionStatus.PROCESSING, due_at: this.now(), attempts: 0, failed_at: null },
-      },
+      { $set: this.requeueChanges(requeuedBy) },
     );
     return result.modifiedCount === 1;
+  }
+
+  /**
+   * Redrive: requeues at most `limit` FAILED records matching `filter` (oldest failure first) with
+   * one conditional updateMany, and answers how many moved. A repeat moves only records that are
+   * FAILED at that time, so retrying the call after a lost reply requeues nothing twice.
+   */
+  async requeueFailedMatching(filter: RedriveFilter, limit: number, requeuedBy: string): Promise<number> {
+    const match: Filter<TransactionDocument> = { status: TransactionStatus.FAILED };
+    if (filter.source !== undefined) {
+      // Records stored before sources existed carry none: they are the default source's.
+      if (filter.source === DEFAULT_SOURCE)
+        match.$or = [{ source: DEFAULT_SOURCE }, { source: { $exists: false } }];
+      else match.source = filter.source;
+    }
+    if (filter.failedFrom !== undefined || filter.failedTo !== undefined) {
+      match.failed_at = {
+        ...(filter.failedFrom !== undefined ? { $gte: filter.failedFrom } : {}),
+        ...(filter.failedTo !== undefined ? { $lt: filter.failedTo } : {}),
+      };
+    }
+    if (filter.lastErrorPrefix !== undefined) {
+      match.last_error = { $regex: `^${escapeRegExp(filter.lastErrorPrefix)}` };
+    }
+    const candidates = await this.collection
+      .find(match, { projection: { _id: 1 }, sort: { failed_at: 1, _id: 1 }, limit })
+      .toArray();
+    if (candidates.length === 0) return 0;
+    const result = await this.collection.updateMany(
+      { _id: { $in: candidates.map((candidate) => candidate._id) }, status: TransactionStatus.FAILED },
+      { $set: this.requeueChanges(requeuedBy) },
+    );
+    return result.modifiedCount;
+  }
+
+  /**
+   * Back to PROCESSING, due now, fresh budget. The error of the failed run is cleared with it:
+   * kept, it made the record look like one waiting for a retry (a bogus next_attempt_at).
+   */
+  private requeueChanges(requeuedBy: string): Partial<TransactionDocument> {
+    const now = this.now();
+    return {
+      status: TransactionStatus.PROCESSING,
+      due_at: now,
+      attempts: 0,
+      failed_at: null,
+      last_error: null,
+      requeued_by: requeuedBy,
+      requeued_at: now,
+    };
   }
 
   /**
