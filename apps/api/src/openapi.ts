@@ -5,12 +5,14 @@ import {
   STANDARD_WEBHOOK_HEADERS,
   transactionIdSchema,
   transactionViewSchema,
+  TransactionStatus,
   transactionWebhookSchema,
 } from '@txhook/shared';
 import { accessFor, type Access } from './access';
 import { errorBodySchema } from './http-errors';
 import { redriveRequestSchema, redriveResponseSchema } from './routes/transactions';
 import { healthSchema } from './routes/health';
+import { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT } from './routes/transaction-list';
 
 type JsonObject = Record<string, unknown>;
 
@@ -206,6 +208,107 @@ export function buildOpenApiDocument(): JsonObject {
           },
         },
       },
+      '/livez': {
+        get: {
+          operationId: 'getLiveness',
+          summary: 'Liveness probe: the process answers (no database involved)',
+          responses: {
+            '200': {
+              description: 'Live',
+              content: { 'application/json': { schema: { type: 'object', required: ['status'] } } },
+            },
+          },
+        },
+      },
+      '/readyz': {
+        get: {
+          operationId: 'getReadiness',
+          summary:
+            'Readiness probe: 200 when the database answers and every index exists; 503 names the failed check (never driver text)',
+          responses: {
+            '200': {
+              description: 'Ready',
+              content: { 'application/json': { schema: { type: 'object', required: ['status', 'checks'] } } },
+            },
+            '503': {
+              description: 'Not ready (database unreachable, indexes missing, or shutting down)',
+              content: { 'application/json': { schema: { type: 'object', required: ['status'] } } },
+            },
+          },
+        },
+      },
+      '/dashboard': {
+        get: {
+          operationId: 'getDashboard',
+          summary: 'The operator dashboard page (holds no data; it asks for an operator key)',
+          responses: {
+            '200': { description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } },
+            ...common,
+          },
+        },
+      },
+      '/metrics': {
+        get: {
+          operationId: 'getMetrics',
+          summary: 'Prometheus metrics (a read key or METRICS_TOKEN)',
+          responses: {
+            '200': {
+              description: 'Prometheus text exposition format',
+              content: { 'text/plain': { schema: { type: 'string' } } },
+            },
+            ...common,
+            '503': errorResponse('unavailable: the database does not answer', retryAfter),
+          },
+        },
+      },
+      '/v1/stats': {
+        get: {
+          operationId: 'getStats',
+          summary: 'Counts by status, backlog, processing lag percentiles and throughput (role read)',
+          responses: {
+            '200': {
+              description: 'Statistics (see docs/OPERATIONS.md for each field)',
+              content: { 'application/json': { schema: { type: 'object' } } },
+            },
+            ...common,
+            '503': errorResponse('unavailable: the database does not answer in time', retryAfter),
+          },
+        },
+      },
+      '/v1/transactions': {
+        get: {
+          operationId: 'listTransactions',
+          summary: 'Transactions, newest first, keyset-paginated (role read)',
+          parameters: [
+            {
+              name: 'status',
+              in: 'query',
+              required: false,
+              schema: { type: 'string', enum: Object.values(TransactionStatus) },
+            },
+            {
+              name: 'limit',
+              in: 'query',
+              required: false,
+              description: `1 to ${LIST_MAX_LIMIT} (default ${LIST_DEFAULT_LIMIT})`,
+              schema: { type: 'string', pattern: '^[0-9]{1,4}$' },
+            },
+            {
+              name: 'cursor',
+              in: 'query',
+              required: false,
+              description: 'next_cursor of the previous page (opaque)',
+              schema: { type: 'string' },
+            },
+          ],
+          responses: {
+            '200': response('One page of transactions', 'TransactionPage'),
+            '400': errorResponse('invalid_query or invalid_cursor'),
+            ...common,
+            '503': errorResponse('unavailable: the database does not answer in time', retryAfter),
+          },
+        },
+      },
       '/openapi.json': {
         get: {
           operationId: 'getOpenApiDocument',
@@ -228,6 +331,15 @@ export function buildOpenApiDocument(): JsonObject {
         Error: jsonSchemaOf(errorBodySchema, 'output'),
         RedriveRequest: jsonSchemaOf(redriveRequestSchema, 'input'),
         RedriveResult: jsonSchemaOf(redriveResponseSchema, 'output'),
+        TransactionPage: {
+          type: 'object',
+          required: ['data', 'next_cursor'],
+          properties: {
+            data: { type: 'array', items: ref('Transaction') },
+            next_cursor: { type: ['string', 'null'] },
+          },
+          additionalProperties: false,
+        },
       },
       responses: {
         RateLimited: errorResponse('rate_limited: too many requests from this address', retryAfter),

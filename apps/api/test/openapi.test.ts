@@ -1,7 +1,9 @@
+import { request as httpRequest } from 'node:http';
 import { transactionViewSchema } from '@txhook/shared';
 import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
 import { getJson, postWebhook, requestJson, sampleWebhook } from '../../../tests/support/webhooks';
 import { errorBodySchema } from '../src/http-errors';
+import { ROUTE_RULES } from '../src/access';
 import { buildOpenApiDocument } from '../src/openapi';
 import { healthSchema } from '../src/routes/health';
 import { serve, type Served } from './serve';
@@ -23,6 +25,17 @@ afterAll(async () => {
   await served.close();
   await database.drop();
 });
+
+function traceRequest(url: string): Promise<{ status: number | undefined; allow: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'TRACE' }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode, allow: String(res.headers.allow ?? '') }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 /** Every sub-schema of a JSON Schema, with where it is. */
 function* walk(value: unknown, at = '#'): Generator<[string, unknown]> {
@@ -47,7 +60,13 @@ describe('GET /openapi.json', () => {
     const doc = buildOpenApiDocument() as Doc;
     expect(Object.keys(doc.paths).sort()).toEqual([
       '/',
+      '/dashboard',
+      '/livez',
+      '/metrics',
       '/openapi.json',
+      '/readyz',
+      '/v1/stats',
+      '/v1/transactions',
       '/v1/transactions/retry',
       '/v1/transactions/{transaction_id}',
       '/v1/transactions/{transaction_id}/retry',
@@ -74,6 +93,27 @@ describe('GET /openapi.json', () => {
     ]);
     expect(doc.components.responses).toHaveProperty('MethodNotAllowed'); // 405: any other method
     expect(JSON.stringify(doc)).not.toContain('"500"');
+  });
+
+  it('documents every route in the route table (which a test holds equal to the routes the app serves)', () => {
+    const doc = buildOpenApiDocument() as Doc;
+    const documented = Object.entries(doc.paths).flatMap(([path, operations]) =>
+      Object.keys(operations).map(
+        (method) => `${method.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ':$1')}`,
+      ),
+    );
+    expect(documented.sort()).toEqual(ROUTE_RULES.map((rule) => `${rule.method} ${rule.path}`).sort());
+  });
+
+  it('answers 405 with Allow to a method a documented path does not have (schemathesis ST204)', async () => {
+    const doc = buildOpenApiDocument() as Doc;
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      const url = served.baseUrl + path.replace('{transaction_id}', 'tx-405').replace('{source}', 'psp');
+      const response = await traceRequest(url); // fetch refuses TRACE; schemathesis sends it
+      expect([path, response.status]).toEqual([path, 405]);
+      const allow = response.allow;
+      for (const method of Object.keys(operations)) expect(allow).toContain(method.toUpperCase());
+    }
   });
 
   it('leaves no part of the request schema blank (the lossless number describes itself)', () => {

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { MongoClient } from 'mongodb';
 import { pingDatabase, type Logger, type TransactionRepository } from '@txhook/shared';
+import { methodNotAllowed } from '../http-errors';
 
 interface CheckResult {
   ok: boolean;
@@ -30,10 +31,13 @@ export function probesRouter(deps: {
     }
   };
   const router = Router();
-  router.get('/livez', (_req, res) => {
-    res.status(200).set('Cache-Control', 'no-store').json({ status: 'live' });
-  });
-  router.get('/readyz', async (_req, res) => {
+  router
+    .route('/livez')
+    .get((_req, res) => {
+      res.status(200).set('Cache-Control', 'no-store').json({ status: 'live' });
+    })
+    .all(methodNotAllowed(['GET', 'HEAD']));
+  router.route('/readyz').get(async (_req, res) => {
     const database = await check('database', () => pingDatabase(deps.client, deps.timeoutMs));
     const indexes: CheckResult = database.ok
       ? await check('indexes', async () => {
@@ -47,6 +51,7 @@ export function probesRouter(deps: {
       .set('Cache-Control', 'no-store')
       .json({ status: ready ? 'ready' : 'not_ready', checks: { database, indexes } });
   });
+  router.route('/readyz').all(methodNotAllowed(['GET', 'HEAD']));
   return router;
 }
 
