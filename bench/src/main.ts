@@ -139,12 +139,6 @@ async function withDatabase<T>(variant: DatabaseVariant, name: string, task: (ur
   }
 }
 
-/** BENCH_NODE_PROF_DIR: the API and workers write V8 CPU profiles there when they exit. */
-function nodeProfileEnv(): Record<string, string> {
-  const dir = process.env.BENCH_NODE_PROF_DIR;
-  return dir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(dir)}` } : {};
-}
-
 async function mixedRuns(): Promise<MixedRun[]> {
   const runs: MixedRun[] = [];
   const durationSeconds = Number(process.env.BENCH_MIXED_SECONDS ?? 10);
@@ -152,7 +146,7 @@ async function mixedRuns(): Promise<MixedRun[]> {
   for (const callSeconds of list(process.env.BENCH_MIXED_CALLS_S, '5,30').map(Number)) {
     for (const variant of variants()) {
       const rows = await withDatabase(variant, `mixed-${callSeconds}s`, (url) =>
-        mixedLoad(url, { durationSeconds, callMs: callSeconds * 1000, workerCounts, env: nodeProfileEnv() }),
+        mixedLoad(url, { durationSeconds, callMs: callSeconds * 1000, workerCounts }),
       );
       runs.push({ backend: variant.label, date: new Date().toISOString(), rows });
     }
