@@ -226,7 +226,13 @@ async function main(): Promise<void> {
       console.log('lag: 200 tx/s for 120 s');
       results.lag = await lagUnderLoad(database.url, 200, 120);
     }
-    if (run('mixed')) results.mixed = await mixedRuns();
+    if (run('mixed')) {
+      // Like growth: set-ups and call lengths measured in separate invocations are kept side by side.
+      const fresh = await mixedRuns();
+      const key = (m: MixedRun) => `${m.backend}/${m.rows[0]?.callMs ?? 0}`;
+      const keys = new Set(fresh.map(key));
+      results.mixed = [...(previous.mixed ?? []).filter((m) => !keys.has(key(m))), ...fresh];
+    }
     if (run('growth')) {
       // Variants run in separate invocations (e.g. different sizes) are kept side by side.
       const fresh = await growthRuns();

@@ -16,8 +16,8 @@ export const EMBEDDED_DEFAULTS = {
   /** H2's page cache; H2's own default (16 MB) thrashes past ~100,000 records. */
   h2CacheMb: 256,
   /**
-   * Most heap the JVM may use; unset leaves the JVM's own choice (a quarter of the RAM), which the
-   * memory backend needs as history grows (~2 KB per stored record).
+   * Most heap the JVM may use; unset leaves the JVM's own choice (a quarter of the RAM): the
+   * memory backend keeps every stored record in the heap, so a fixed cap would fail as history grows.
    */
   heap: undefined as string | undefined,
 };
