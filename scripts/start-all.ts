@@ -7,7 +7,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { startEmbeddedMongo, type EmbeddedBackend, type EmbeddedMongo } from '@txhook/embedded-mongo';
+import {
+  startEmbeddedMongo,
+  tuningFromEnv,
+  type EmbeddedBackend,
+  type EmbeddedMongo,
+} from '@txhook/embedded-mongo';
 
 const ROOT = path.resolve(__dirname, '..');
 const NODE_ARGS = ['--conditions=development', '-r', 'ts-node/register/transpile-only'];
@@ -43,6 +48,7 @@ async function main(): Promise<void> {
       port: Number(env.EMBEDDED_MONGO_PORT ?? 0),
       backend,
       ...(backend === 'h2' ? { h2File } : {}),
+      ...tuningFromEnv(env),
     });
     env.MONGODB_URL = database.url;
     console.log(

@@ -1,6 +1,6 @@
 /** Two small hand-drawn SVG charts (no plotting dependency needed for bars and lines). */
 
-const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c'];
+const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2'];
 
 function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
@@ -99,8 +99,12 @@ export function lineChart(
       .map(([px, py], n) => `${n === 0 ? 'M' : 'L'}${x(px).toFixed(1)},${y(py).toFixed(1)}`)
       .join(' ');
     parts.push(`<path d="${path}" fill="none" stroke="${color}" stroke-width="2"/>`);
-    parts.push(`<rect x="${left + i * 220}" y="${height - 24}" width="12" height="12" fill="${color}"/>`);
-    parts.push(`<text x="${left + i * 220 + 16}" y="${height - 14}" font-size="12">${escape(s.name)}</text>`);
+    // Legend entries share the width, however many series there are.
+    const step = Math.min(220, (right - left) / series.length);
+    parts.push(`<rect x="${left + i * step}" y="${height - 24}" width="12" height="12" fill="${color}"/>`);
+    parts.push(
+      `<text x="${left + i * step + 16}" y="${height - 14}" font-size="12">${escape(s.name)}</text>`,
+    );
   });
   return svg(width, height, title, '', parts);
 }

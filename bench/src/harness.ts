@@ -19,12 +19,18 @@ export type { AppProcess };
  */
 const PRODUCTION = { NODE_ENV: 'production', LOG_FORMAT: 'json', ALLOW_INSECURE: 'true' };
 
+/** BENCH_NODE_PROF_DIR: the API and workers write V8 CPU profiles there when they exit. */
+function nodeArgs(): string[] {
+  const dir = process.env.BENCH_NODE_PROF_DIR;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`] : [];
+}
+
 export function startApi(env: Record<string, string>): ReturnType<typeof startApiProcess> {
-  return startApiProcess({ ...PRODUCTION, ...env }, { compiled: true });
+  return startApiProcess({ ...PRODUCTION, ...env }, { compiled: true, nodeArgs: nodeArgs() });
 }
 
 export function startWorker(env: Record<string, string>): ReturnType<typeof startWorkerProcess> {
-  return startWorkerProcess({ ...PRODUCTION, ...env }, { compiled: true });
+  return startWorkerProcess({ ...PRODUCTION, ...env }, { compiled: true, nodeArgs: nodeArgs() });
 }
 
 export { setTimeout as sleep } from 'node:timers/promises';

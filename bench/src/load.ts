@@ -6,6 +6,9 @@ export interface LoadResult {
   p50: number;
   p99: number;
   p999: number;
+  max: number;
+  /** Responses slower than the 500 ms acknowledgement contract. */
+  over500ms: number;
   errors: number;
   non2xx: number;
   timeouts: number;
@@ -33,21 +36,34 @@ export async function postLoad(options: {
   amount?: number;
   overallRate?: number;
 }): Promise<LoadResult> {
-  const result = await autocannon({
-    url: options.url,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    connections: options.connections,
-    ...(options.durationSeconds ? { duration: options.durationSeconds } : {}),
-    ...(options.amount ? { amount: options.amount } : {}),
-    ...(options.overallRate ? { overallRate: options.overallRate } : {}),
-    requests: [{ setupRequest: (request) => ({ ...request, body: uniqueWebhookBody() }) }],
+  let over500ms = 0;
+  let instance: autocannon.Instance | undefined;
+  const finished = new Promise<autocannon.Result>((resolve, reject) => {
+    instance = autocannon(
+      {
+        url: options.url,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        connections: options.connections,
+        ...(options.durationSeconds ? { duration: options.durationSeconds } : {}),
+        ...(options.amount ? { amount: options.amount } : {}),
+        ...(options.overallRate ? { overallRate: options.overallRate } : {}),
+        requests: [{ setupRequest: (request) => ({ ...request, body: uniqueWebhookBody() }) }],
+      },
+      (error, result) => (error ? reject(error as Error) : resolve(result)),
+    );
   });
+  instance?.on('response', (_client, _status, _bytes, responseTimeMs) => {
+    if (responseTimeMs > 500) over500ms += 1;
+  });
+  const result = await finished;
   return {
     requestsPerSecond: Math.round(result.requests.average),
     p50: result.latency.p50,
     p99: result.latency.p99,
     p999: result.latency.p99_9,
+    max: result.latency.max,
+    over500ms,
     errors: result.errors,
     non2xx: result.non2xx,
     timeouts: result.timeouts,

@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [ingest] [drain] [peer] [lag] [claims]` (all when none is named). Every figure is
+ * `pnpm bench [ingest] [drain] [peer] [lag] [claims] [mixed] [growth]` (all when none is named). Every figure is
  * measured side by side with its baseline in the same run; results go to docs/BENCHMARKS.md,
  * docs/bench/*.svg and docs/bench/results.json. Everything runs on 127.0.0.1 and stops by itself.
  */
@@ -7,13 +7,16 @@ import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startEmbeddedMongo } from '@txhook/embedded-mongo';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { startEmbeddedMongo, type EmbeddedBackend, type EmbeddedGc } from '@txhook/embedded-mongo';
 import { barChart, lineChart } from './charts';
 import { compareClaimStrategies, type ClaimResult } from './claims';
 import { drainAgenda, drainOurs, type DrainResult } from './drain';
+import { GROWTH_OPERATIONS, growth, type GrowthResult } from './growth';
 import { startApi, startBaseline, type AppProcess } from './harness';
 import { lagUnderLoad, type LagResult } from './lag';
 import { postLoad, type LoadResult } from './load';
+import { mixedLoad, mixedVerdict, type MixedRow } from './mixed';
 
 const DOCS = path.resolve(__dirname, '..', '..', 'docs');
 const RESULTS = path.join(DOCS, 'bench', 'results.json');
@@ -33,6 +36,15 @@ interface Results {
   peer?: DrainResult;
   lag?: LagResult;
   claims?: ClaimResult[];
+  mixed?: MixedRun[];
+  growth?: GrowthResult[];
+}
+
+interface MixedRun {
+  /** The database variant's label. */
+  backend: string;
+  date: string;
+  rows: MixedRow[];
 }
 
 async function ingest(mongoUrl: string): Promise<IngestRow[]> {
@@ -63,8 +75,107 @@ async function ingest(mongoUrl: string): Promise<IngestRow[]> {
   }
 }
 
+const list = (value: string | undefined, fallback: string) => (value ?? fallback).split(',').filter(Boolean);
+
+interface DatabaseVariant {
+  backend: EmbeddedBackend;
+  gc?: EmbeddedGc;
+  h2CacheMb?: number;
+  /** e.g. "h2", "h2, 16 MB cache, serial GC" */
+  label: string;
+}
+
+/**
+ * The database set-ups to compare side by side in one run: BENCH_BACKENDS (memory,h2) ×
+ * BENCH_DB_GCS (e.g. serial,g1; default: the launcher's) × BENCH_H2_CACHES_MB (H2 only, e.g. 16,256).
+ */
+function variants(): DatabaseVariant[] {
+  const gcs = list(process.env.BENCH_DB_GCS, '') as EmbeddedGc[];
+  const caches = list(process.env.BENCH_H2_CACHES_MB, '').map(Number);
+  return list(process.env.BENCH_BACKENDS, 'memory,h2').flatMap((backend) => {
+    if (backend !== 'memory' && backend !== 'h2')
+      throw new Error(`BENCH_BACKENDS: unknown backend ${backend}`);
+    const cacheChoices = backend === 'h2' && caches.length > 0 ? caches : [undefined];
+    const gcChoices = gcs.length > 0 ? gcs : [undefined];
+    return cacheChoices.flatMap((h2CacheMb) =>
+      gcChoices.map((gc) => ({
+        backend,
+        ...(gc ? { gc } : {}),
+        ...(h2CacheMb ? { h2CacheMb } : {}),
+        label: [backend, ...(h2CacheMb ? [`${h2CacheMb} MB cache`] : []), ...(gc ? [`${gc} GC`] : [])].join(
+          ', ',
+        ),
+      })),
+    );
+  });
+}
+
+/**
+ * A database server of the variant (H2 with a data file, as `npm start` runs it; launcher defaults
+ * for what the variant leaves open); BENCH_JFR_DIR records a Flight Recorder profile there.
+ */
+async function withDatabase<T>(variant: DatabaseVariant, name: string, task: (url: string) => Promise<T>) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'txhook-bench-'));
+  const jfrDir = process.env.BENCH_JFR_DIR;
+  const file = `${name}-${variant.label.replace(/[^a-z0-9]+/gi, '-')}.jfr`;
+  const database = await startEmbeddedMongo({
+    backend: variant.backend,
+    ...(variant.backend === 'h2' ? { h2File: path.join(dir, 'bench.mv') } : {}),
+    ...(variant.gc ? { gc: variant.gc } : {}),
+    ...(variant.h2CacheMb ? { h2CacheMb: variant.h2CacheMb } : {}),
+    ...(jfrDir
+      ? {
+          jvmArgs: [
+            `-XX:StartFlightRecording=filename=${path.join(path.resolve(jfrDir), file)},settings=profile,dumponexit=true`,
+          ],
+        }
+      : {}),
+  });
+  try {
+    return await task(database.url);
+  } finally {
+    await database.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function mixedRuns(): Promise<MixedRun[]> {
+  const runs: MixedRun[] = [];
+  const durationSeconds = Number(process.env.BENCH_MIXED_SECONDS ?? 10);
+  const workerCounts = list(process.env.BENCH_MIXED_WORKERS, '1,3').map(Number);
+  for (const callSeconds of list(process.env.BENCH_MIXED_CALLS_S, '5,30').map(Number)) {
+    for (const variant of variants()) {
+      const rows = await withDatabase(variant, `mixed-${callSeconds}s`, (url) =>
+        mixedLoad(url, { durationSeconds, callMs: callSeconds * 1000, workerCounts }),
+      );
+      runs.push({ backend: variant.label, date: new Date().toISOString(), rows });
+    }
+  }
+  return runs;
+}
+
+async function growthRuns(): Promise<GrowthResult[]> {
+  const sizes = list(process.env.BENCH_GROWTH_SIZES, '0,100000,500000').map(Number);
+  const reps = Number(process.env.BENCH_GROWTH_REPS ?? 10);
+  const budgetMs = Number(process.env.BENCH_GROWTH_BUDGET_S ?? 30) * 1000;
+  const endToEnd = process.env.BENCH_GROWTH_E2E !== '0';
+  const results: GrowthResult[] = [];
+  for (const variant of variants()) {
+    results.push(
+      await withDatabase(variant, 'growth', (url) =>
+        growth(url, variant.label, sizes, { reps, budgetMs, endToEnd }),
+      ),
+    );
+  }
+  return results;
+}
+
 function machine(): Record<string, string | number> {
   return {
+    load_average_at_start: os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' '),
     cpus: os.cpus().length,
     cpu_model: os.cpus()[0]?.model ?? 'unknown',
     memory_gib: Math.round(os.totalmem() / 2 ** 30),
@@ -115,6 +226,19 @@ async function main(): Promise<void> {
       console.log('lag: 200 tx/s for 120 s');
       results.lag = await lagUnderLoad(database.url, 200, 120);
     }
+    if (run('mixed')) {
+      // Like growth: set-ups and call lengths measured in separate invocations are kept side by side.
+      const fresh = await mixedRuns();
+      const key = (m: MixedRun) => `${m.backend}/${m.rows[0]?.callMs ?? 0}`;
+      const keys = new Set(fresh.map(key));
+      results.mixed = [...(previous.mixed ?? []).filter((m) => !keys.has(key(m))), ...fresh];
+    }
+    if (run('growth')) {
+      // Variants run in separate invocations (e.g. different sizes) are kept side by side.
+      const fresh = await growthRuns();
+      const labels = new Set(fresh.map((g) => g.backend));
+      results.growth = [...(previous.growth ?? []).filter((g) => !labels.has(g.backend)), ...fresh];
+    }
   } finally {
     await database.stop();
   }
@@ -124,6 +248,9 @@ async function main(): Promise<void> {
   writeFileSync(path.join(DOCS, 'BENCHMARKS.md'), report(results));
   console.log('wrote docs/BENCHMARKS.md, docs/bench/results.json and charts');
 }
+
+/** A file name from a variant label: "h2, 16 MB cache (before)" → "h2-16-MB-cache-before". */
+const chartName = (label: string) => label.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '');
 
 function writeCharts(results: Results): void {
   const dir = path.join(DOCS, 'bench');
@@ -137,6 +264,21 @@ function writeCharts(results: Results): void {
         { name: 'ours p50', values: results.ingest.map((r) => r.ours.p50) },
         { name: 'ours p99', values: results.ingest.map((r) => r.ours.p99) },
       ]),
+    );
+  }
+  for (const g of results.growth ?? []) {
+    writeFileSync(
+      path.join(dir, `growth-${chartName(g.backend)}.svg`),
+      lineChart(
+        `Median latency by stored records (${g.backend}; stats in the table)`,
+        'records stored',
+        'ms (median)',
+        // Stats is tens of times slower than the rest: charted, it would flatten every other line.
+        GROWTH_OPERATIONS.filter((op) => op !== 'stats').map((op) => ({
+          name: op,
+          points: g.points.map((p): [number, number] => [p.records, p.timings[op].median]),
+        })),
+      ),
     );
   }
   const drains = [...(results.drain ?? []), ...(results.peer ? [results.peer] : [])];
@@ -162,7 +304,9 @@ function report(r: Results): string {
     'Generated by `pnpm bench` (`bench/src/main.ts`); raw figures in `docs/bench/results.json`.',
     'Every figure is measured side by side with its baseline in the same run: these machines are',
     'noisy, absolute numbers move, ratios hold. Parts can be re-run alone:',
-    '`pnpm bench ingest|claims|drain|peer|lag`.',
+    '`pnpm bench ingest|claims|drain|peer|lag|mixed|growth`.',
+    '',
+    'Knobs for `mixed` and `growth` (a quick run fits in minutes): `BENCH_BACKENDS` (memory,h2), `BENCH_DB_GCS` (e.g. serial,g1) and `BENCH_H2_CACHES_MB` (e.g. 16,256) to compare database set-ups side by side; `BENCH_MIXED_SECONDS` (10), `BENCH_MIXED_CALLS_S` (5,30), `BENCH_MIXED_WORKERS` (1,3); `BENCH_GROWTH_SIZES` (0,100000,500000), `BENCH_GROWTH_REPS` (10), `BENCH_GROWTH_BUDGET_S` (30), `BENCH_GROWTH_E2E` (1). Profiles: `BENCH_JFR_DIR` (Flight Recorder of the database JVM), `BENCH_NODE_PROF_DIR` (`--cpu-prof` of the API and workers).',
     '',
     `- Date: ${r.date}`,
     `- Machine: ${r.machine.cpus} × ${r.machine.cpu_model}, ${r.machine.memory_gib} GiB, ${r.machine.os}, Node.js ${r.machine.node}, commit ${r.machine.git_commit}`,
@@ -260,9 +404,80 @@ function report(r: Results): string {
       '',
     );
   }
+  if (r.mixed) lines.push(...mixedReport(r.mixed));
+  if (r.growth) lines.push(...growthReport(r.growth));
   const analysis = path.resolve(__dirname, '..', 'analysis.md');
   if (existsSync(analysis)) lines.push(readFileSync(analysis, 'utf8'));
   return `${lines.join('\n')}\n`;
+}
+
+function mixedReport(runs: MixedRun[]): string[] {
+  const lines = [
+    '## 5. Mixed load: ingest while workers drain',
+    '',
+    '`pnpm bench mixed`: 64 autocannon connections POST unique webhooks for the stated time (after a 2 s warm-up) to the API alone, then to the API with one and with three worker processes draining what is posted (external call of the stated length), each on a fresh database of the same server, one after another. Goal (issue 10): 0 responses over 500 ms, p99 ≤ 2× the API-alone p99, throughput ≥ 0.8 of API alone.',
+    '',
+    '| backend | call | run | req/s | ratio | p50 ms | p99 ms | p99 ratio | max ms | > 500 ms | errors | goal |',
+    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  ];
+  for (const run of runs) {
+    const alone = run.rows.find((row) => row.workers === 0)!;
+    for (const row of run.rows) {
+      const v = mixedVerdict(row, alone);
+      lines.push(
+        `| ${run.backend} | ${row.callMs / 1000} s | ${row.scenario} | ${row.load.requestsPerSecond} | ${v.throughput.toFixed(2)} | ${row.load.p50} | ${row.load.p99} | ${v.p99Ratio.toFixed(1)} | ${row.load.max} | ${v.slow} | ${row.load.errors + row.load.non2xx} | ${row.workers === 0 ? 'baseline' : verdict(v.met)} |`,
+      );
+    }
+  }
+  lines.push(
+    '',
+    `Runs: ${runs.map((run) => `${run.backend} at ${run.date}`).join('; ')}. Variants without a GC name use the launcher's default.`,
+    '',
+  );
+  return lines;
+}
+
+function growthReport(results: GrowthResult[]): string[] {
+  const lines = [
+    '## 6. Growth: cost of each operation as history accumulates',
+    '',
+    "`pnpm bench growth`: PROCESSED history is inserted up to each size, then each operation is timed through the driver with the service's repository code and its indexes (median and max of `BENCH_GROWTH_REPS` calls, default 10, at most `BENCH_GROWTH_BUDGET_S` per operation, default 30 s; a run's settings are in the analysis below). Claim poll = an idle `claimBatch` (nothing due); heartbeat = `renewLeases` of one token; list = newest 50; stats = `GET /v1/stats`'s queries. Goal (issue 10): at 500,000 records an idle claim poll and a heartbeat ≤ 100 ms on H2.",
+    '',
+    `| backend | records | ${GROWTH_OPERATIONS.join(' | ')} |`,
+    `| --- | ---: | ${GROWTH_OPERATIONS.map(() => '---:').join(' | ')} |`,
+  ];
+  for (const g of results) {
+    for (const p of g.points) {
+      const cell = (op: (typeof GROWTH_OPERATIONS)[number]) => {
+        const t = p.timings[op];
+        return `${t.median} / ${t.max}${t.errors ? ` (${t.errors} err)` : ''}`;
+      };
+      lines.push(
+        `| ${g.backend} | ${p.records.toLocaleString('en')} | ${GROWTH_OPERATIONS.map(cell).join(' | ')} |`,
+      );
+    }
+  }
+  lines.push('', 'Cells: median / max ms.', '');
+  for (const g of results) {
+    const largest = g.points[g.points.length - 1];
+    if (g.backend.startsWith('h2') && largest) {
+      const claim = largest.timings['claim poll'].median;
+      const beat = largest.timings.heartbeat.median;
+      lines.push(
+        `H2 at ${largest.records.toLocaleString('en')} records: claim poll ${claim} ms, heartbeat ${beat} ms (goal ≤ 100 ms each at 500,000: ${largest.records >= 500_000 ? verdict(claim <= 100 && beat <= 100) : 'not measured at 500,000 in this run'}).`,
+        '',
+      );
+    }
+    lines.push(`![growth ${g.backend}](bench/growth-${chartName(g.backend)}.svg)`, '');
+    const e = g.endToEnd;
+    if (e) {
+      lines.push(
+        `End to end on ${g.backend} at ${e.records.toLocaleString('en')} stored records (API + one worker, ${e.callMs / 1000} s call, 60 webhooks at 10/s): ${e.accepted} of ${e.posted} accepted, ${e.refused503} × 503, ack p99 ${e.ackP99Ms} ms (max ${e.ackMaxMs} ms), ${e.processedWithinCallPlus2s} of ${e.accepted} PROCESSED within call + 2 s (longest ${e.lagMaxSeconds ?? 'n/a'} s). Goal: no 503, ack p99 ≤ 100 ms, all within call + 2 s: ${verdict(e.refused503 === 0 && e.ackP99Ms <= 100 && e.processedWithinCallPlus2s === e.posted)}.`,
+        '',
+      );
+    }
+  }
+  return lines;
 }
 
 main().catch((error: unknown) => {

@@ -46,12 +46,11 @@ it('writes one access log line per request with request_id and transaction_id, a
     duration_ms: expect.any(Number),
     transaction_id: body.transaction_id,
   });
-  // The route's own line carries the request id without being handed it.
-  expect(
-    api.logsWith('webhook accepted').find((l) => l.transaction_id === body.transaction_id),
-  ).toMatchObject({
-    request_id: 'e2e-req-1',
-  });
+  // One line per accepted webhook (a second line cost 16 % of ingest): the access line says what
+  // became of it.
+  expect(api.logs.filter((l: LogLine) => l.request_id === 'e2e-req-1')).toEqual([
+    expect.objectContaining({ message: 'request completed', outcome: 'created' }),
+  ]);
 
   // A generated id: the one in the response header is the one in the log.
   const status = await getJson(`${baseUrl}/v1/transactions/${body.transaction_id}?x=1`);
@@ -78,6 +77,19 @@ it('writes one access log line per request with request_id and transaction_id, a
     status: 400,
     transaction_id: body.transaction_id,
   });
+
+  // A conflicting redelivery: its warning, written by the route, carries the request id without
+  // being handed it; the access line names the outcome too.
+  const conflict = await postWebhook(
+    baseUrl,
+    { ...body, amount: '999.00' },
+    { 'content-type': 'application/json', 'x-request-id': 'e2e-req-conflict' },
+  );
+  expect(conflict.status).toBe(409);
+  expect(await accessLine('e2e-req-conflict')).toMatchObject({ status: 409, outcome: 'conflict' });
+  expect(
+    api.logsWith('conflicting webhook').find((l) => l.transaction_id === body.transaction_id),
+  ).toMatchObject({ request_id: 'e2e-req-conflict', level: 'warn' });
 
   // Exactly one access line per request, and no payload fields in any line.
   expect(

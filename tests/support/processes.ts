@@ -95,6 +95,8 @@ export class AppProcess {
 export interface StartOptions {
   /** Run the built JavaScript (`pnpm build`) as production does, instead of the sources via ts-node. */
   compiled?: boolean;
+  /** Extra node flags (benchmarks: `--cpu-prof`, which NODE_OPTIONS does not allow). */
+  nodeArgs?: readonly string[];
 }
 
 export function startApp(
@@ -102,9 +104,17 @@ export function startApp(
   env: Record<string, string>,
   options: StartOptions = {},
 ): AppProcess {
-  const args = options.compiled
-    ? [path.join(ROOT, `apps/${kind}/dist/main.js`)]
-    : ['--conditions=development', '-r', 'ts-node/register/transpile-only', path.join(ROOT, ENTRIES[kind])];
+  const args = [
+    ...(options.nodeArgs ?? []),
+    ...(options.compiled
+      ? [path.join(ROOT, `apps/${kind}/dist/main.js`)]
+      : [
+          '--conditions=development',
+          '-r',
+          'ts-node/register/transpile-only',
+          path.join(ROOT, ENTRIES[kind]),
+        ]),
+  ];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: {

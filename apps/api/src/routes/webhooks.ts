@@ -12,7 +12,7 @@ import { ApiError, methodNotAllowed } from '../http-errors';
 import { jsonBody, rawBody } from '../json-body';
 import { requireSignature, sourceOf, type SignatureOptions } from '../signature';
 
-import { setLogTransactionId } from '../request-context';
+import { setLogOutcome, setLogTransactionId } from '../request-context';
 
 export const WEBHOOKS_PATH = '/v1/webhooks/transactions';
 /** One path per sender with its own secrets (WEBHOOK_SOURCES); the record keeps the name. */
@@ -48,13 +48,12 @@ export function webhooksRouter(deps: {
       }
       const { outcome, record } = await deps.repository.recordWebhook(parsed.data, sourceOf(req));
       const transactionId = parsed.data.transaction_id;
+      setLogOutcome(outcome);
       switch (outcome) {
         case 'created':
-          deps.logger.info('webhook accepted', { transaction_id: transactionId });
           res.status(202).json(toTransactionView(record));
           return;
         case 'duplicate':
-          deps.logger.info('duplicate webhook', { transaction_id: transactionId });
           res.status(200).json(toTransactionView(record));
           return;
         case 'conflict':

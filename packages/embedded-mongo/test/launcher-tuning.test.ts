@@ -1,0 +1,61 @@
+/** The launcher's memory settings reach the JVM and the H2 store, and bad values are refused. */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { MongoClient } from 'mongodb';
+import { startEmbeddedMongo, type EmbeddedMongo, type EmbeddedMongoOptions } from '../src/index';
+
+function jvmArgsOf(server: EmbeddedMongo): string[] {
+  return readFileSync(`/proc/${server.process.pid}/cmdline`, 'utf8').split('\0');
+}
+
+/** Runs `task` against a fresh server and stops it whatever happens. */
+async function withServer(options: EmbeddedMongoOptions, task: (s: EmbeddedMongo) => Promise<void> | void) {
+  const server = await startEmbeddedMongo(options);
+  try {
+    await task(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+it('runs the database JVM with the G1 collector by default, not the stop-the-world serial one', async () => {
+  await withServer({}, (server) => {
+    const args = jvmArgsOf(server);
+    expect(args).toContain('-XX:+UseG1GC');
+    expect(args).not.toContain('-XX:+UseSerialGC');
+  });
+}, 90_000);
+
+it('passes the chosen collector, heap and H2 cache, and the H2 file still keeps its records', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'txhook-h2-tuning-'));
+  const options = {
+    backend: 'h2',
+    h2File: path.join(dir, 'data.mv'),
+    gc: 'parallel',
+    heap: '384m',
+    h2CacheMb: 64,
+  } as const;
+  try {
+    await withServer(options, async (server) => {
+      const args = jvmArgsOf(server);
+      expect(args).toEqual(expect.arrayContaining(['-XX:+UseParallelGC', '-Xmx384m']));
+      expect(args[args.indexOf('--h2-cache-mb') + 1]).toBe('64');
+      const client = await MongoClient.connect(server.url);
+      await client.db('tuning').collection('t').insertOne({ kept: true });
+      await client.close();
+    });
+    await withServer(options, async (server) => {
+      const client = await MongoClient.connect(server.url);
+      expect(await client.db('tuning').collection('t').countDocuments({ kept: true })).toBe(1);
+      await client.close();
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 90_000);
+
+it('refuses a heap or cache it cannot pass on safely', async () => {
+  await expect(startEmbeddedMongo({ heap: '1 GB; rm' })).rejects.toThrow(/heap/);
+  await expect(startEmbeddedMongo({ backend: 'h2', h2CacheMb: 0 })).rejects.toThrow(/cache/);
+});
