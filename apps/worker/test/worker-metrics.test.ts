@@ -28,10 +28,9 @@ async function seed(ids: string[]): Promise<void> {
 }
 
 describe('isReclaim', () => {
-  it('is a repeat claim with no recorded failure', () => {
-    expect(isReclaim({ attempts: 1, last_error: null })).toBe(false);
-    expect(isReclaim({ attempts: 2, last_error: null })).toBe(true);
-    expect(isReclaim({ attempts: 2, last_error: 'boom' })).toBe(false);
+  it('is a claim after an earlier lease that ended without an outcome', () => {
+    expect(isReclaim({ unsettled_claims: 1 })).toBe(false);
+    expect(isReclaim({ unsettled_claims: 2 })).toBe(true);
   });
 });
 

@@ -1,5 +1,6 @@
 export * from './config';
 export * from './currencies';
+export * from './database-clock';
 export * from './lifecycle';
 export * from './insert-coalescer';
 export * from './logger';
