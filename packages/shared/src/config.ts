@@ -17,6 +17,15 @@ const integer = (min: number, max: number, fallback: number) =>
     .max(max)
     .default(fallback);
 
+/** A whole number that stays undefined when unset (its default depends on other settings). */
+const optionalInteger = (min: number, max: number) =>
+  z.coerce
+    .number({ error: 'must be a whole number' })
+    .int({ error: 'must be a whole number' })
+    .min(min)
+    .max(max)
+    .optional();
+
 const mongoUrl = z
   .string()
   .regex(/^mongodb(\+srv)?:\/\/\S+$/, { error: 'must start with mongodb:// or mongodb+srv://' });
@@ -59,7 +68,7 @@ export const configSchema = z.object({
    * Deadline of one external call; past it the call is aborted and counts as a failed attempt.
    * Default: twice PROCESSING_DELAY_MS, at least 60 s (see externalCallTimeoutMs).
    */
-  EXTERNAL_CALL_TIMEOUT_MS: integer(100, 3_600_000, 0).optional(),
+  EXTERNAL_CALL_TIMEOUT_MS: optionalInteger(100, 3_600_000),
   /** Backoff after the first failed attempt; doubles per attempt (with jitter) up to the max. */
   RETRY_BASE_DELAY_MS: integer(0, 3_600_000, 1_000),
   RETRY_MAX_DELAY_MS: integer(0, 86_400_000, 60_000),
@@ -85,7 +94,7 @@ export const configSchema = z.object({
    * whose leases are then released). Default: API 10 s; worker the call deadline + 5 s, so a
    * deploy never cuts a call short (see shutdownGraceMs).
    */
-  SHUTDOWN_GRACE_MS: integer(0, 3_700_000, 0).optional(),
+  SHUTDOWN_GRACE_MS: optionalInteger(0, 3_700_000),
   /** Port of the worker's GET /metrics (Prometheus); 0 = any free port (logged at start-up). */
   WORKER_METRICS_PORT: integer(0, 65535, 9464),
   /** Largest request body the API reads. */

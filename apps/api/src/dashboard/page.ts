@@ -57,7 +57,7 @@ ${card('tput-processed', 'Processed /min')}
 <select id="status-filter"><option value="">all statuses</option><option>PROCESSING</option><option>PROCESSED</option><option>FAILED</option></select>
 <span class="hint" id="shown"></span>
 </div>
-<table><thead><tr><th>transaction_id</th><th>status</th><th>amount</th><th>attempts</th><th>created_at</th><th>processed_at</th><th>last_error</th></tr></thead>
+<table><thead><tr><th>transaction_id</th><th>status</th><th>amount</th><th title="external calls started / calls that failed / times leased">calls / failed / claims</th><th>created_at</th><th>processed_at</th><th>last_error</th></tr></thead>
 <tbody id="tx-body"></tbody></table>
 <button id="more" type="button" hidden>Load more</button>
 </section>
