@@ -31,7 +31,7 @@ it('workers at +45 s and -45 s: no lease stolen or lost, every record called onc
   ctx.processes.push(behind);
   await waitFor(
     'behind claims',
-    () => (behind.logsWith('external call started').length > 0 ? true : undefined),
+    () => (behind.logsWith('transaction claimed').length > 0 ? true : undefined),
     20_000,
   );
   const ahead = await startWorker(env, { clockOffset: '+45s' });

@@ -28,10 +28,11 @@ async function loadThenSigterm(worker: AppProcess, baseUrl: string, count: numbe
     await sleep(100);
   }
   await waitFor(
-    'calls started',
-    () => (worker.logsWith('external call started').length >= count ? true : undefined),
+    'claimed',
+    () => (worker.logsWith('transaction claimed').length >= count ? true : undefined),
     20_000,
   );
+  await sleep(500); // their calls have started
   worker.kill('SIGTERM');
   return ids;
 }

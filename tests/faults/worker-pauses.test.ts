@@ -28,7 +28,7 @@ it('SIGSTOP shorter and longer than a lease during calls: every record called on
     expect((await postWebhook(baseUrl, sampleWebhook())).status).toBe(202);
   await waitFor(
     'all calls started',
-    () => (worker.logsWith('external call started').length >= TRANSACTIONS ? true : undefined),
+    () => (worker.logsWith('transaction claimed').length >= TRANSACTIONS ? true : undefined),
     20_000,
   );
   const pauses = [1_000, 2_600, 2_600]; // > heartbeat interval < lease; then > lease, twice
@@ -39,6 +39,7 @@ it('SIGSTOP shorter and longer than a lease during calls: every record called on
     await sleep(300);
   }
 
+  await sleep(500); // every call has started
   await waitForRecords(ctx.store, { status: 'PROCESSED' }, TRANSACTIONS, 60_000);
   const records = await ctx.store.transactions.find().toArray();
   const callsStarted = new Map<string, number>();

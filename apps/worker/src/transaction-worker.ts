@@ -174,6 +174,11 @@ export class TransactionWorker {
       }
       const fresh: ClaimedTransaction[] = [];
       for (const record of claimed) {
+        this.logger.debug('transaction claimed', {
+          transaction_id: record.transaction_id,
+          lease_token: record.lease_token,
+          claims: record.claims,
+        });
         this.observer.claimed?.(record);
         const running = this.inFlight.get(record.transaction_id);
         if (running) this.adopt(running, record, sentAt);
