@@ -12,8 +12,10 @@ import {
 import { abortableDelay } from '../src/external-call';
 import { RetryPolicy } from '../src/retry-policy';
 import { TransactionWorker, type ExternalCall } from '../src/transaction-worker';
-import type { WorkerObserver } from '../src/worker-observer';
+import { Registry } from 'prom-client';
+import { createWorkerMetrics } from '../src/metrics';
 import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
+import { parseMetrics, sample } from '../../../tests/support/metrics';
 import { sampleWebhook, waitFor } from '../../../tests/support/webhooks';
 
 const logger = createLogger('worker-test', { LOG_LEVEL: 'error', LOG_FORMAT: 'json', NODE_ENV: 'test' });
@@ -140,21 +142,28 @@ describe('lost leases (finding 1)', () => {
   it('aborts the local call as soon as a heartbeat shows another worker holds the lease', async () => {
     const [id] = await seed(1);
     const external = countingCall(60_000);
-    let lost = 0;
-    const observer: WorkerObserver = { leaseLost: () => (lost += 1) };
-    const worker = startWorker(external.call, { leaseMs: 1_000, observer });
+    const registry = new Registry();
+    let worker: TransactionWorker | undefined;
+    const observer = createWorkerMetrics(registry, { inFlight: () => worker?.inFlightCount ?? 0 });
+    worker = startWorker(external.call, { leaseMs: 1_000, observer });
     await waitFor('call started', () => (external.calls.size === 1 ? true : undefined), 5_000, 10);
-    // The lease runs out (as after a long stall) and another worker claims the record.
-    await repository.collection.updateOne({ transaction_id: id! }, { $set: { due_at: new Date(0) } });
-    const [takeover] = await repository.claimBatch('other-worker', 60_000, 1);
-    expect(takeover?.transaction_id).toBe(id);
+    // The lease ran out (as after a long stall) and another worker claimed the record: one atomic
+    // write, so this worker's heartbeat cannot renew the lease in between.
+    const takeover = {
+      lease_owner: 'other-worker',
+      lease_token: 'other-token',
+      due_at: new Date(Date.now() + 60_000),
+    };
+    await repository.collection.updateOne({ transaction_id: id! }, { $set: takeover, $inc: { claims: 1 } });
 
     await waitFor('local call aborted', () => (external.aborted.length === 1 ? true : undefined), 3_000, 10);
-    await waitFor('in flight drained', () => (worker.inFlightCount === 0 ? true : undefined), 3_000, 10);
-    expect(lost).toBe(1);
+    await waitFor('in flight drained', () => (worker?.inFlightCount === 0 ? true : undefined), 3_000, 10);
+    const metrics = parseMetrics(await registry.metrics());
+    expect(sample(metrics, 'txhook_worker_leases_lost_total')).toBe(1);
+    expect(sample(metrics, 'txhook_worker_in_flight')).toBe(0);
     const stored = await repository.findByTransactionId(id!);
     // Untouched: the other worker's lease, no attempt spent by the loser.
-    expect(stored?.lease_token).toBe(takeover?.lease_token);
+    expect(stored?.lease_token).toBe('other-token');
     expect(stored?.attempts).toBe(0);
   });
 });
@@ -168,7 +177,9 @@ describe('call deadline (finding 2)', () => {
       started += 1;
       return new Promise<void>(() => undefined);
     };
-    startWorker(hung, { leaseMs: 1_000, externalCallTimeoutMs: 400 });
+    const registry = new Registry();
+    const observer = createWorkerMetrics(registry, { inFlight: () => 0 });
+    startWorker(hung, { leaseMs: 1_000, externalCallTimeoutMs: 400, observer });
     const failed = await waitFor(
       'FAILED',
       async () => {
@@ -182,6 +193,10 @@ describe('call deadline (finding 2)', () => {
     expect(failed.attempts).toBe(3);
     expect(failed.claims).toBe(3);
     expect(failed.last_error).toMatch(/timed out after 400 ms/);
+    const metrics = parseMetrics(await registry.metrics());
+    expect(sample(metrics, 'txhook_worker_call_timeouts_total')).toBe(3);
+    expect(sample(metrics, 'txhook_worker_retries_total')).toBe(2);
+    expect(sample(metrics, 'txhook_worker_failed_total')).toBe(1);
   });
 });
 

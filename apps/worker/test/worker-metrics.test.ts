@@ -102,6 +102,14 @@ describe('worker metrics', () => {
       expect(sample(after, 'txhook_worker_retries_total')).toBe(2);
       expect(sample(after, 'txhook_worker_failed_total')).toBe(1);
       expect(sample(after, 'txhook_worker_leases_lost_total')).toBe(0);
+      for (const name of [
+        'txhook_worker_call_timeouts_total',
+        'txhook_worker_poisoned_total',
+        'txhook_worker_own_lease_reclaims_total',
+        'txhook_worker_released_total',
+      ]) {
+        expect(sample(after, name)).toBe(0);
+      }
       expect(sample(after, 'txhook_worker_processing_lag_seconds_count')).toBe(5);
       expect(sample(after, 'txhook_worker_processing_lag_seconds_bucket', { le: '0.1' })).toBe(0);
       expect(sample(after, 'txhook_worker_in_flight')).toBe(0);
