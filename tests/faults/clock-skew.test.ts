@@ -1,7 +1,8 @@
 /**
  * Issue 9, finding 4: two workers whose wall clocks are 45 s ahead and 45 s behind (libfaketime).
  * Lease times come from the database's clock, so neither takes a live lease of the other, and
- * neither loses its own. The backlog is due since a minute ago, so both workers take part.
+ * neither loses its own. The backlog is due since a minute ago (so the worker 45 s behind sees it
+ * due too); it takes the backlog, then the worker 45 s ahead starts while those leases are live.
  */
 import { startApi, startWorker } from '../support/processes';
 import { e2eContext, e2eEnv, waitForRecords } from '../support/e2e';
@@ -11,11 +12,12 @@ import { postWebhook, sampleWebhook, waitFor } from '../support/webhooks';
 const BACKLOG = 40;
 const LATE = 10;
 const env = e2eEnv('faults_skew', {
-  PROCESSING_DELAY_MS: '4000',
+  // Calls long enough that the second worker starts while the first holds live, heartbeated leases.
+  PROCESSING_DELAY_MS: '8000',
   LEASE_MS: '2000',
   LOG_LEVEL: 'debug',
   CLAIM_BATCH_SIZE: '5',
-  WORKER_CONCURRENCY: '20',
+  WORKER_CONCURRENCY: '100',
 });
 const ctx = e2eContext(() => env);
 
@@ -40,6 +42,19 @@ it('workers at +45 s and -45 s: no lease stolen or lost, every record called onc
   for (let i = 0; i < LATE; i++) expect((await postWebhook(baseUrl, sampleWebhook())).status).toBe(202);
 
   await waitForRecords(ctx.store, { status: 'PROCESSED' }, BACKLOG + LATE, 90_000);
+  // Leases claimed, per record, over both workers: a stolen lease is a second claim.
+  const claimsLogged = new Map<string, number>();
+  for (const worker of [behind, ahead]) {
+    for (const line of worker.logsWith('transaction claimed')) {
+      const id = String(line.transaction_id);
+      claimsLogged.set(id, (claimsLogged.get(id) ?? 0) + 1);
+    }
+  }
+  const claimedTwice = [...claimsLogged].filter(([, n]) => n > 1).map(([id]) => id);
+  expect(claimedTwice).toEqual([]);
+  for (const worker of [behind, ahead]) {
+    expect(worker.logs.filter((line) => String(line.message).startsWith('lease lost'))).toEqual([]);
+  }
   const records = await ctx.store.transactions.find().toArray();
   for (const record of records) {
     expect({ id: record.transaction_id, calls: record.calls, claims: record.claims }).toEqual({
@@ -47,9 +62,6 @@ it('workers at +45 s and -45 s: no lease stolen or lost, every record called onc
       calls: 1,
       claims: 1,
     });
-  }
-  for (const worker of [behind, ahead]) {
-    expect(worker.logs.filter((line) => String(line.message).startsWith('lease lost'))).toEqual([]);
   }
   const skewSeen = [behind, ahead].map((worker) => worker.logsWith('database clock synced')[0]?.offset_ms);
   const processedBy = [behind, ahead].map((worker) => worker.logsWith('transaction processed').length);
