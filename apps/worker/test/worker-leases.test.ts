@@ -5,7 +5,7 @@
  */
 import {
   createLogger,
-  type TransactionRepository,
+  TransactionRepository,
   TransactionStatus,
   transactionWebhookSchema,
 } from '@txhook/shared';
@@ -165,6 +165,56 @@ describe('lost leases (finding 1)', () => {
     // Untouched: the other worker's lease, no attempt spent by the loser.
     expect(stored?.lease_token).toBe('other-token');
     expect(stored?.attempts).toBe(0);
+  });
+});
+
+describe('starting a call after a pause (finding 1)', () => {
+  it('re-checks a lease that may have lapsed before starting its call, and starts none if it is gone', async () => {
+    const [id] = await seed(1);
+    // The reply of the call-counting write arrives after a pause longer than the lease, and
+    // meanwhile another worker took the record.
+    class PausedReplyRepository extends TransactionRepository {
+      override async startCalls(...args: Parameters<TransactionRepository['startCalls']>) {
+        const counted = await super.startCalls(...args);
+        await new Promise((resolve) => setTimeout(resolve, 1_200));
+        await this.collection.updateOne(
+          { transaction_id: id! },
+          {
+            $set: {
+              lease_owner: 'other-worker',
+              lease_token: 'other-token',
+              due_at: new Date(Date.now() + 60_000),
+            },
+          },
+        );
+        return counted;
+      }
+    }
+    const external = countingCall(100);
+    const registry = new Registry();
+    const observer = createWorkerMetrics(registry, { inFlight: () => 0 });
+    const worker = new TransactionWorker(new PausedReplyRepository(database.db), external.call, logger, {
+      workerId: 'paused-reply',
+      leaseMs: 1_000,
+      concurrency: 10,
+      pollIntervalMs: 50,
+      claimBatchSize: 10,
+      retryPolicy: new RetryPolicy({ maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 100 }),
+      observer,
+    });
+    workers.push(worker);
+    worker.start();
+    await waitFor(
+      'lease found lost',
+      async () =>
+        sample(parseMetrics(await registry.metrics()), 'txhook_worker_leases_lost_total') === 1
+          ? true
+          : undefined,
+      5_000,
+    );
+    expect(external.calls.size).toBe(0);
+    expect(worker.inFlightCount).toBe(0);
+    expect((await repository.findByTransactionId(id!))?.lease_owner).toBe('other-worker');
   });
 });
 
