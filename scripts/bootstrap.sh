@@ -49,6 +49,19 @@ if [ "${#need_apt[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+# The manifest tests (tests/deploy) render k8s/ with kustomize: `kubectl kustomize` when kubectl is
+# there, else kustomize built from its Go module (pinned) into .cache/tools/bin (needs Go >= 1.22).
+KUSTOMIZE_VERSION=v5.5.0
+if [ "${2:-}" = "--for-tests" ] && [ -z "${KUSTOMIZE:-}" ] && [ ! -x .cache/tools/bin/kustomize ] \
+  && ! command -v kustomize >/dev/null && ! command -v kubectl >/dev/null; then
+  if command -v go >/dev/null; then
+    echo "bootstrap: building kustomize $KUSTOMIZE_VERSION (go install) into .cache/tools/bin" >&2
+    GOBIN="$PWD/.cache/tools/bin" go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION" >&2
+  else
+    echo "bootstrap: no kubectl, kustomize or Go: the k8s manifest tests cannot render k8s/" >&2
+  fi
+fi
+
 if [ -z "${MONGODB_URL:-}" ] || [ "${1:-}" = "--with-embedded-db" ]; then
   bash packages/embedded-mongo/scripts/fetch-jars.sh >&2
 fi

@@ -6,9 +6,12 @@
  * schema cannot say "decimals depend on the currency" or "accounts differ", so some documented-
  * valid bodies are rightly 400) and ignored_auth (the fuzzed API runs without WEBHOOK_SECRET so
  * bodies reach validation and the database; signatures are fuzzed in fuzz.property.test.ts).
+ * Operator keys are on (OPERATOR_KEYS with one fresh `operate` key) and schemathesis sends that key
+ * as a bearer header, so the operator operations are fuzzed behind their real access check.
  * Exits with schemathesis' status; everything it started is stopped first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -16,6 +19,10 @@ import { startEmbeddedMongo } from '@txhook/embedded-mongo';
 
 const ROOT = path.resolve(__dirname, '..');
 const REPORT_DIR = path.join(ROOT, 'test-artifacts', 'schemathesis');
+/** A key made for this run only: the API holds its SHA-256, schemathesis sends it. */
+const OPERATOR_TOKEN = `txk_${randomBytes(32).toString('base64url')}`;
+const OPERATOR_KEYS = `fuzz:operate:${createHash('sha256').update(OPERATOR_TOKEN).digest('hex')}`;
+
 const CHECKS = [
   'not_a_server_error',
   'status_code_conformance',
@@ -42,6 +49,7 @@ function startApi(mongoUrl: string): Promise<{ child: ChildProcess; baseUrl: str
         MONGODB_DB: 'fuzz',
         PORT: '0',
         NODE_ENV: 'test',
+        OPERATOR_KEYS,
         LOG_FORMAT: 'json',
         LOG_LEVEL: 'info',
       },
@@ -100,6 +108,8 @@ function runSchemathesis(baseUrl: string): Promise<number> {
     '^/',
     '--checks',
     CHECKS.join(','),
+    '--header',
+    `Authorization: Bearer ${OPERATOR_TOKEN}`,
     '--max-examples',
     process.env.FUZZ_MAX_EXAMPLES ?? '300',
     '--max-time',
@@ -117,7 +127,7 @@ function runSchemathesis(baseUrl: string): Promise<number> {
     '--no-color',
     ...(process.env.FUZZ_SEED ? ['--seed', process.env.FUZZ_SEED] : []),
   ];
-  console.log(`$ schemathesis ${args.join(' ')}`);
+  console.log(`$ schemathesis ${args.join(' ').replace(OPERATOR_TOKEN, '<operator token>')}`);
   const child = spawn(bin, args, { cwd: REPORT_DIR, stdio: 'inherit' });
   return new Promise((resolve) => {
     child.once('exit', (code) => resolve(code ?? 1));

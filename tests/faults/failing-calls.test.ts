@@ -83,6 +83,8 @@ it('retries failed calls with backoff and ends every record PROCESSED or FAILED,
   for (const id of failedIds) {
     const response = await requestJson<{ status: string }>(`${baseUrl}/v1/transactions/${id}/retry`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
     });
     expect(response.status).toBe(202);
   }

@@ -12,7 +12,9 @@ export default async function globalSetup(): Promise<void> {
   }
   // TEST_EMBEDDED_BACKEND=h2 runs the whole suite on the H2 backend instead of the memory one.
   const backend = process.env.TEST_EMBEDDED_BACKEND === 'h2' ? 'h2' : 'memory';
-  const server = await startEmbeddedMongo({ backend });
+  // Fault injection on: tests make this server fail, delay or not answer chosen commands of their
+  // own clients (failCommand with an appName); nobody else is affected.
+  const server = await startEmbeddedMongo({ backend, faultInjection: true });
   globalThis.__EMBEDDED_MONGO__ = server;
   process.env.MONGODB_URL = server.url;
   process.env.TEST_EMBEDDED_MONGO = backend;

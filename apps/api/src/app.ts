@@ -7,7 +7,9 @@ import { cached } from './cached';
 import { errorHandler, notFoundHandler } from './http-errors';
 import { rateLimitPerIp } from './rate-limit';
 import { createApiMetrics, observeWebhooks } from './metrics';
-import { operationsRouter } from './operations';
+import { accessGuard } from './access';
+import { OperatorAuth } from './operator-auth';
+import { operationsRouter, probes } from './operations';
 import { requestContext } from './request-context';
 import { healthRouter } from './routes/health';
 import { openApiRouter } from './routes/openapi';
@@ -29,6 +31,12 @@ export interface AppDependencies {
   queries?: TransactionQueries;
   /** Where the metrics are registered (the composition root owns it); a fresh one when omitted. */
   registry?: Registry;
+  /** Operator keys and the metrics token; omitted = no keys, operator routes open (development). */
+  auth?: OperatorAuth;
+  /** STATUS_REQUIRES_KEY: GET /v1/transactions/:id needs a read key. */
+  statusRequiresKey?: boolean;
+  /** Express `trust proxy` (TRUST_PROXY): which X-Forwarded-For hops decide the client address. */
+  trustProxy?: number | string[] | undefined;
 }
 
 /** The queue gauges cost a few counts; scrapes within this window share one reading. */
@@ -45,14 +53,25 @@ export function createApp(deps: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // Unset: req.ip is the peer address; behind a proxy, the client as the trusted hops report it.
+  app.set('trust proxy', deps.trustProxy ?? false);
   app.use(requestContext(deps.logger));
   // Security headers on every answer, errors included (nosniff, HSTS, frame-ancestors, no referrer...).
   app.use(helmet());
-  if (deps.rateLimitPerMinute !== undefined) app.use(rateLimitPerIp(deps.rateLimitPerMinute));
+  // Probes first: an orchestrator's checks are never rate limited and never need a key.
   app.use(healthRouter({ client: deps.client, pingTimeoutMs }));
+  app.use(probes({ ...deps, probeTimeoutMs: pingTimeoutMs }));
+  if (deps.rateLimitPerMinute !== undefined) app.use(rateLimitPerIp(deps.rateLimitPerMinute));
+  app.use(
+    accessGuard({
+      auth: deps.auth ?? new OperatorAuth(undefined),
+      statusRequiresKey: deps.statusRequiresKey ?? false,
+      logger: deps.logger,
+    }),
+  );
   app.use(openApiRouter());
-  app.use(operationsRouter({ ...deps, queries, metrics, probeTimeoutMs: pingTimeoutMs }));
-  app.post('/v1/webhooks/transactions', observeWebhooks(metrics));
+  app.use(operationsRouter({ queries, metrics }));
+  app.post(['/v1/webhooks/transactions', '/v1/webhooks/:source/transactions'], observeWebhooks(metrics));
   app.use(webhooksRouter(deps));
   app.use(transactionsRouter(deps));
   app.use(notFoundHandler());

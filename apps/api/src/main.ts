@@ -14,11 +14,15 @@ import {
 } from '@txhook/shared';
 import { Registry } from 'prom-client';
 import { createApp } from './app';
+import { OperatorAuth } from './operator-auth';
 import { currentLogContext } from './request-context';
 import { closeGracefully, listen } from './server';
+import { securityPosture } from './startup-policy';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env, { dotenv: true });
+  // Before any connection: production without secrets or keys stops here, naming the variable.
+  const posture = securityPosture(config);
   // Lines logged while a request is handled carry its request_id (and transaction_id).
   const logger = createLogger('api', config, { context: currentLogContext });
   const client = createMongoClient(config);
@@ -37,17 +41,24 @@ async function main(): Promise<void> {
     () => repository.ensureIndexes(),
     (attempt, error) => logger.warn('database not ready, retrying', { attempt, error: String(error) }),
   );
-  if (!config.WEBHOOK_SECRET && config.NODE_ENV === 'production') {
-    logger.warn('WEBHOOK_SECRET is not set: webhook signatures are NOT checked; set it in production');
-  }
+  for (const warning of posture.warnings)
+    logger[config.NODE_ENV === 'production' ? 'error' : 'warn'](warning);
   const app = createApp({
     client,
     repository,
     logger,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
-    signature: config.WEBHOOK_SECRET
-      ? { secrets: config.WEBHOOK_SECRET, toleranceSeconds: config.WEBHOOK_TOLERANCE_SECONDS }
-      : undefined,
+    signature:
+      config.WEBHOOK_SECRET || config.WEBHOOK_SOURCES
+        ? {
+            secrets: config.WEBHOOK_SECRET,
+            sources: config.WEBHOOK_SOURCES,
+            toleranceSeconds: config.WEBHOOK_TOLERANCE_SECONDS,
+          }
+        : undefined,
+    auth: new OperatorAuth(config.OPERATOR_KEYS, config.METRICS_TOKEN),
+    statusRequiresKey: config.STATUS_REQUIRES_KEY,
+    trustProxy: config.TRUST_PROXY,
     rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
     queries: new TransactionQueries(client.db(config.MONGODB_DB)),
     registry: new Registry(),
@@ -57,7 +68,7 @@ async function main(): Promise<void> {
   logger.info('api listening', {
     port,
     database: config.MONGODB_DB,
-    signatures: config.WEBHOOK_SECRET ? `on (${config.WEBHOOK_SECRET.length} secret(s))` : 'off',
+    ...posture.banner,
     rate_limit_per_minute: config.RATE_LIMIT_PER_MINUTE ?? 'off',
   });
 }

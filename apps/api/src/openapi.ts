@@ -1,11 +1,15 @@
 import { z } from 'zod';
 import {
   SIGNATURE_HEADER,
+  SOURCE_NAME,
+  STANDARD_WEBHOOK_HEADERS,
   transactionIdSchema,
   transactionViewSchema,
   transactionWebhookSchema,
 } from '@txhook/shared';
+import { accessFor, type Access } from './access';
 import { errorBodySchema } from './http-errors';
+import { redriveRequestSchema, redriveResponseSchema } from './routes/transactions';
 import { healthSchema } from './routes/health';
 
 type JsonObject = Record<string, unknown>;
@@ -41,6 +45,76 @@ const transactionIdParameter = () => ({
   schema: jsonSchemaOf(transactionIdSchema, 'input'),
 });
 
+/** Each access rule as OpenAPI security requirements (alternatives; `{}` = anonymous allowed). */
+const SECURITY: Record<Access, JsonObject[]> = {
+  public: [],
+  // Development without WEBHOOK_SECRET accepts unsigned webhooks: hence the anonymous `{}`.
+  signature: [{ webhookSignature: [] }, { standardWebhooks: [] }, {}],
+  status: [{}, { operatorKey: [] }],
+  read: [{ operatorKey: [] }],
+  operate: [{ operatorKey: [] }],
+  metrics: [{ operatorKey: [] }, { metricsToken: [] }],
+};
+const AUTH_RESPONSES: Partial<Record<Access, JsonObject>> = {
+  read: {
+    '401': errorResponse('unauthorized: no, malformed or unknown bearer key (when OPERATOR_KEYS is set)'),
+    '403': errorResponse('forbidden: the key lacks the role'),
+  },
+  operate: {
+    '401': errorResponse('unauthorized: no, malformed or unknown bearer key (when OPERATOR_KEYS is set)'),
+    '403': errorResponse('forbidden: the key has role read, this needs operate'),
+  },
+};
+
+/**
+ * Adds each operation's security requirement (and its 401/403 answers) from the route table, so
+ * the document cannot disagree with what the access guard enforces.
+ */
+function withSecurity(paths: Record<string, Record<string, JsonObject>>): Record<string, unknown> {
+  for (const [path, operations] of Object.entries(paths)) {
+    for (const [method, operation] of Object.entries(operations)) {
+      const access = accessFor(method.toUpperCase(), path.replace(/\{([^}]+)\}/g, ':$1'));
+      operation.security = SECURITY[access];
+      operation.responses = { ...(operation.responses as JsonObject), ...AUTH_RESPONSES[access] };
+    }
+  }
+  return paths;
+}
+
+const sourceParameter = () => ({
+  name: 'source',
+  in: 'path',
+  required: true,
+  description: 'A sender named in WEBHOOK_SOURCES',
+  schema: { type: 'string', pattern: SOURCE_NAME.source },
+});
+
+const receiveWebhook = (
+  operationId: string,
+  summary: string,
+  parameters?: JsonObject[],
+  extraResponses: JsonObject = {},
+) => ({
+  operationId,
+  summary,
+  ...(parameters ? { parameters } : {}),
+  requestBody: { required: true, content: json('TransactionWebhook') },
+  responses: {
+    '200': response('Redelivery of a stored transaction: the stored record, nothing written', 'Transaction'),
+    '202': response('New transaction, stored as PROCESSING', 'Transaction'),
+    '400': errorResponse('invalid_json, validation_failed (with details) or bad_request'),
+    '401': errorResponse(
+      'unauthorized: missing, malformed, stale or wrong signature (X-Signature or Standard Webhooks), or a source without secrets',
+    ),
+    '409': errorResponse('conflict: same transaction_id with different content (or from another source)'),
+    '413': errorResponse('payload_too_large: body over the limit (16 KB by default)'),
+    '415': errorResponse('unsupported_media_type: Content-Type is not application/json'),
+    ...extraResponses,
+    ...common,
+    '503': errorResponse('unavailable: the database does not answer; nothing was stored', retryAfter),
+  },
+});
+
 /** The OpenAPI 3.1 description of the whole API, derived from the same zod schemas that validate. */
 export function buildOpenApiDocument(): JsonObject {
   return {
@@ -53,26 +127,32 @@ export function buildOpenApiDocument(): JsonObject {
         'documented path answers 405 with an `Allow` header (`components.responses.MethodNotAllowed`); ' +
         'OPTIONS answers 204 with `Allow`. 429 only when a rate limit is configured.',
     },
-    paths: {
+    paths: withSecurity({
       '/v1/webhooks/transactions': {
+        post: receiveWebhook(
+          'receiveTransactionWebhook',
+          'Receive a transaction webhook: stored once, acknowledged at once (secrets: WEBHOOK_SECRET)',
+        ),
+      },
+      '/v1/webhooks/{source}/transactions': {
+        post: receiveWebhook(
+          'receiveSourceTransactionWebhook',
+          "Receive a webhook from a named sender, checked with that sender's secrets (WEBHOOK_SOURCES)",
+          [sourceParameter()],
+          { '404': errorResponse('not_found: not a valid source name') },
+        ),
+      },
+      '/v1/transactions/retry': {
         post: {
-          operationId: 'receiveTransactionWebhook',
-          summary: 'Receive a transaction webhook: stored once, acknowledged at once',
-          security: [{ webhookSignature: [] }, {}],
-          requestBody: { required: true, content: json('TransactionWebhook') },
+          operationId: 'redriveFailedTransactions',
+          summary: 'Redrive: requeue FAILED transactions matching a filter, at most `limit` (role operate)',
+          requestBody: { required: true, content: json('RedriveRequest') },
           responses: {
-            '200': response(
-              'Redelivery of a stored transaction: the stored record, nothing written',
-              'Transaction',
-            ),
-            '202': response('New transaction, stored as PROCESSING', 'Transaction'),
-            '400': errorResponse('invalid_json, validation_failed (with details) or bad_request'),
-            '401': errorResponse('unauthorized: missing, malformed, stale or wrong X-Signature'),
-            '409': errorResponse('conflict: same transaction_id with different content'),
-            '413': errorResponse('payload_too_large: body over the limit (16 KB by default)'),
-            '415': errorResponse('unsupported_media_type: Content-Type is not application/json'),
+            '200': response('How many FAILED records this call moved back to PROCESSING', 'RedriveResult'),
+            '400': errorResponse('invalid_json or validation_failed (with details)'),
+            '415': errorResponse('unsupported_media_type: operator POSTs must be application/json'),
             ...common,
-            '503': errorResponse('unavailable: the database does not answer; nothing was stored', retryAfter),
+            '503': errorResponse('unavailable: the database does not answer', retryAfter),
           },
         },
       },
@@ -93,14 +173,23 @@ export function buildOpenApiDocument(): JsonObject {
       '/v1/transactions/{transaction_id}/retry': {
         post: {
           operationId: 'retryFailedTransaction',
-          summary: 'Put a FAILED transaction back in line with a fresh attempt budget (idempotent)',
+          summary:
+            'Put a FAILED transaction back in line with a fresh attempt budget (idempotent; role operate)',
           parameters: [transactionIdParameter()],
+          // `{}`: no fields; the JSON content type is what matters (a cross-site form cannot send it).
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { type: 'object', additionalProperties: false } } },
+          },
           responses: {
             '200': response('Not FAILED but still in line (PROCESSING): nothing changed', 'Transaction'),
             '202': response('Was FAILED: requeued as PROCESSING with attempts reset', 'Transaction'),
-            '400': errorResponse('invalid_transaction_id (or bad_request for an unreadable path)'),
+            '400': errorResponse(
+              'invalid_transaction_id (or bad_request for an unreadable path), invalid_json, or validation_failed: the body is not {}',
+            ),
             '404': errorResponse('not_found'),
             '409': errorResponse('already_processed: a PROCESSED transaction is final'),
+            '415': errorResponse('unsupported_media_type: operator POSTs must be application/json'),
             ...common,
             '503': errorResponse('unavailable: the database does not answer', retryAfter),
           },
@@ -130,13 +219,15 @@ export function buildOpenApiDocument(): JsonObject {
           },
         },
       },
-    },
+    }),
     components: {
       schemas: {
         TransactionWebhook: jsonSchemaOf(transactionWebhookSchema, 'input'),
         Transaction: jsonSchemaOf(transactionViewSchema, 'output'),
         Health: jsonSchemaOf(healthSchema, 'output'),
         Error: jsonSchemaOf(errorBodySchema, 'output'),
+        RedriveRequest: jsonSchemaOf(redriveRequestSchema, 'input'),
+        RedriveResult: jsonSchemaOf(redriveResponseSchema, 'output'),
       },
       responses: {
         RateLimited: errorResponse('rate_limited: too many requests from this address', retryAfter),
@@ -160,6 +251,27 @@ export function buildOpenApiDocument(): JsonObject {
             '`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` (several v1 entries allowed). ' +
             'Checked when the server has WEBHOOK_SECRET (required in production); timestamps more than ' +
             'WEBHOOK_TOLERANCE_SECONDS (300) from now are refused.',
+        },
+        standardWebhooks: {
+          type: 'apiKey',
+          in: 'header',
+          name: STANDARD_WEBHOOK_HEADERS.signature,
+          description:
+            'Standard Webhooks: `webhook-id`, `webhook-timestamp` and `webhook-signature: v1,<base64 ' +
+            'HMAC-SHA256 of "<id>.<timestamp>.<raw body>">` (space-separated entries while rotating); ' +
+            'secret `whsec_<base64>`. Same tolerance as X-Signature.',
+        },
+        operatorKey: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'An operator key (`pnpm keygen`): role `read` (list, stats, status, metrics) or `operate` ' +
+            '(read + requeue/redrive). Enforced when the server has OPERATOR_KEYS (required in production).',
+        },
+        metricsToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'METRICS_TOKEN: GET /metrics only (for Prometheus).',
         },
       },
     },

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { MongoClient } from 'mongodb';
-import type { TransactionQueries, TransactionRepository } from '@txhook/shared';
+import type { Logger, TransactionQueries, TransactionRepository } from '@txhook/shared';
 import { cached } from './cached';
 import type { ApiMetrics } from './metrics';
 import { dashboardRouter } from './routes/dashboard';
@@ -12,18 +12,24 @@ import { transactionListRouter } from './routes/transaction-list';
 /** How long one /v1/stats answer is reused: dashboards poll every 2 s, many may be open. */
 const STATS_TTL_MS = 1_000;
 
-/** The operator endpoints: probes, /metrics, /dashboard, /v1/stats and the transaction list. */
-export function operationsRouter(deps: {
+/** Liveness and readiness probes (mounted before the rate limiter and the access guard). */
+export function probes(deps: {
   client: MongoClient;
   repository: TransactionRepository;
-  queries: TransactionQueries;
-  metrics: ApiMetrics;
   probeTimeoutMs: number;
+  logger: Logger;
 }): Router {
+  return probesRouter({
+    client: deps.client,
+    repository: deps.repository,
+    timeoutMs: deps.probeTimeoutMs,
+    logger: deps.logger,
+  });
+}
+
+/** The operator endpoints: /metrics, /dashboard, /v1/stats and the transaction list. */
+export function operationsRouter(deps: { queries: TransactionQueries; metrics: ApiMetrics }): Router {
   const router = Router();
-  router.use(
-    probesRouter({ client: deps.client, repository: deps.repository, timeoutMs: deps.probeTimeoutMs }),
-  );
   router.use(metricsRouter(deps.metrics.registry));
   router.use(dashboardRouter());
   router.use(statsRouter({ stats: cached(() => deps.queries.stats(), STATS_TTL_MS) }));

@@ -12,6 +12,8 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 export interface RequestLogContext {
   request_id: string;
   transaction_id?: string;
+  /** The operator key's name, once the request authenticated with one. */
+  operator?: string;
 }
 
 const storage = new AsyncLocalStorage<RequestLogContext>();

@@ -173,6 +173,9 @@ describe('GET /v1/transactions/:transaction_id', () => {
       'last_error',
       'next_attempt_at',
       'processed_at',
+      'requeued_at',
+      'requeued_by',
+      'source',
       'source_account',
       'status',
       'transaction_id',
@@ -201,6 +204,9 @@ describe('POST /v1/transactions/:transaction_id/retry', () => {
   const retry = (id: string) =>
     requestJson<View & { last_error: string | null }>(`${baseUrl}/v1/transactions/${id}/retry`, {
       method: 'POST',
+      // Operator POSTs need a JSON content type (no cross-site "simple request" can send one).
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
     });
 
   it('puts a FAILED record back in line once; repeating it changes nothing', async () => {
@@ -217,7 +223,14 @@ describe('POST /v1/transactions/:transaction_id/retry', () => {
 
     const first = await retry(body.transaction_id);
     expect(first.status).toBe(202);
-    expect(first.body).toMatchObject({ status: 'PROCESSING', attempts: 0, last_error: 'boom' });
+    // The old error goes with the old budget: the record is due now, not waiting for a retry.
+    expect(first.body).toMatchObject({
+      status: 'PROCESSING',
+      attempts: 0,
+      last_error: null,
+      next_attempt_at: null,
+      requeued_by: 'anonymous',
+    });
     const second = await retry(body.transaction_id);
     expect(second.status).toBe(200);
     expect(second.body.status).toBe('PROCESSING');

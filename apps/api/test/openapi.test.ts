@@ -48,16 +48,30 @@ describe('GET /openapi.json', () => {
     expect(Object.keys(doc.paths).sort()).toEqual([
       '/',
       '/openapi.json',
+      '/v1/transactions/retry',
       '/v1/transactions/{transaction_id}',
       '/v1/transactions/{transaction_id}/retry',
       '/v1/webhooks/transactions',
+      '/v1/webhooks/{source}/transactions',
     ]);
     const codes = new Set(
       Object.values(doc.paths).flatMap((path) =>
         Object.values(path).flatMap((op) => Object.keys(op.responses)),
       ),
     );
-    expect([...codes].sort()).toEqual(['200', '202', '400', '401', '404', '409', '413', '415', '429', '503']);
+    expect([...codes].sort()).toEqual([
+      '200',
+      '202',
+      '400',
+      '401',
+      '403',
+      '404',
+      '409',
+      '413',
+      '415',
+      '429',
+      '503',
+    ]);
     expect(doc.components.responses).toHaveProperty('MethodNotAllowed'); // 405: any other method
     expect(JSON.stringify(doc)).not.toContain('"500"');
   });
@@ -82,6 +96,32 @@ describe('GET /openapi.json', () => {
       },
     });
     expect(doc.components.schemas.TransactionWebhook).not.toHaveProperty('additionalProperties');
+  });
+});
+
+describe('security requirements', () => {
+  it("declare each documented operation's rule from the route table", () => {
+    const doc = buildOpenApiDocument() as Doc & {
+      paths: Record<string, Record<string, { security: object[] }>>;
+      components: { securitySchemes: Record<string, unknown> };
+    };
+    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual([
+      'metricsToken',
+      'operatorKey',
+      'standardWebhooks',
+      'webhookSignature',
+    ]);
+    const security = (path: string, method: string) => doc.paths[path]![method]!.security;
+    expect(security('/', 'get')).toEqual([]);
+    expect(security('/v1/webhooks/transactions', 'post')).toEqual([
+      { webhookSignature: [] },
+      { standardWebhooks: [] },
+      {},
+    ]);
+    expect(security('/v1/transactions/{transaction_id}', 'get')).toEqual([{}, { operatorKey: [] }]);
+    expect(security('/v1/transactions/retry', 'post')).toEqual([{ operatorKey: [] }]);
+    expect(security('/v1/transactions/{transaction_id}/retry', 'post')).toEqual([{ operatorKey: [] }]);
+    expect(doc.paths['/v1/transactions/retry']!.post!.responses).toHaveProperty('403');
   });
 });
 

@@ -24,6 +24,7 @@ const KNOWN_FIELDS = [
   'lease_owner',
   'lease_token',
   'processed_at',
+  'source',
   'source_account',
   'status',
   'transaction_id',

@@ -236,8 +236,8 @@ describe('TransactionWorker', () => {
     expect(calls).toBe(3);
 
     // Requeued, it gets a fresh budget and runs again.
-    expect(await repository.requeueFailed(id!)).toBe(true);
-    expect(await repository.requeueFailed(id!)).toBe(false);
+    expect(await repository.requeueFailed(id!, 'test')).toBe(true);
+    expect(await repository.requeueFailed(id!, 'test')).toBe(false);
     await waitFor(
       'FAILED again',
       async () =>

@@ -14,6 +14,11 @@ export interface EmbeddedMongoOptions {
   h2File?: string;
   /** How long to wait for the JVM to start listening. */
   startTimeoutMs?: number;
+  /**
+   * Tests only: accept MongoDB's `configureFailPoint: 'failCommand'` test command, so the server
+   * can be told to fail, delay or not answer chosen commands (see fault-injection.ts). Off by default.
+   */
+  faultInjection?: boolean;
 }
 
 export interface EmbeddedMongo {
@@ -49,6 +54,7 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
     '--exit-on-stdin-eof',
   ];
   if (options.h2File) args.push('--h2-file', options.h2File);
+  if (options.faultInjection) args.push('--enable-fault-injection');
 
   // Own process group: a terminal's Ctrl-C must not kill the database before the apps have
   // released their leases. It still exits with us, when our end of its stdin closes.
@@ -95,3 +101,4 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
     },
   };
 }
+export * from './fault-injection';

@@ -1,5 +1,6 @@
 import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
+import { accessConfigShape } from './access-config';
 
 /** Thrown when the environment holds a value the service cannot start with. */
 export class ConfigError extends Error {
@@ -39,10 +40,19 @@ export const configSchema = z.object({
     .string()
     .regex(/^[^/\\. "$*<>:|?]{1,63}$/, { error: 'must be a valid MongoDB database name' })
     .default('txhook'),
-  /** Write concern of every write: `majority` (default) or a number of nodes. */
+  /**
+   * Write concern of every write: `majority` (default) or a number of nodes, at least 1. Never 0:
+   * unacknowledged writes report no duplicate key and no fenced-update outcome, so idempotency
+   * and lease fencing would silently stop working.
+   */
   MONGODB_WRITE_CONCERN: z
     .string()
     .regex(/^(majority|[0-9]+)$/, { error: 'must be majority or a number of nodes' })
+    .refine((value) => value === 'majority' || Number(value) >= 1, {
+      error:
+        'must not be 0: unacknowledged writes report no duplicate key and no lease-fenced update, ' +
+        'so idempotency and fencing would be off; use majority (recommended) or a number of nodes >= 1',
+    })
     .default('majority'),
   /** Whether writes wait for the on-disk journal before they are acknowledged. */
   MONGODB_JOURNAL: z
@@ -129,6 +139,7 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
   /** json in production (one object per line), pretty for people reading a terminal. */
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+  ...accessConfigShape,
 });
 
 export type AppConfig = z.infer<typeof configSchema>;

@@ -1,3 +1,4 @@
+export * from './access-config';
 export * from './config';
 export * from './currencies';
 export * from './database-clock';
@@ -12,3 +13,4 @@ export * from './schemas';
 export * from './signature';
 export * from './transaction';
 export * from './transaction-queries';
+export * from './standard-webhooks';

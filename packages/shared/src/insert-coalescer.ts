@@ -1,5 +1,5 @@
 import { MongoBulkWriteError, type Collection, type Document, type OptionalUnlessRequiredId } from 'mongodb';
-import { bulkWriteErrorsOf } from './mongo';
+import { bulkWriteConcernErrorOf, bulkWriteErrorsOf } from './mongo';
 
 const DUPLICATE_KEY = 11000;
 
@@ -53,10 +53,13 @@ export class InsertCoalescer<T extends Document> {
       await this.collection.insertMany(docs, { ordered: false });
       for (const p of batch) p.resolve('inserted');
     } catch (error) {
-      const writeErrors = error instanceof MongoBulkWriteError ? bulkWriteErrorsOf(error) : [];
-      // Per-document outcomes only when the server reported per-document errors; anything else
-      // (write concern not met, network, closed topology wrapped in a bulk error) fails them all.
-      if (!(error instanceof MongoBulkWriteError) || error.writeConcernError || writeErrors.length === 0) {
+      // Per-document outcomes only when the server reported per-document errors and the write
+      // concern held; anything else (write concern not met, network, closed topology wrapped in a
+      // bulk error) fails them all, duplicates included: nothing of the batch is known durable.
+      const perDocument =
+        error instanceof MongoBulkWriteError && bulkWriteConcernErrorOf(error) === undefined;
+      const writeErrors = perDocument ? bulkWriteErrorsOf(error) : [];
+      if (writeErrors.length === 0) {
         for (const p of batch) p.reject(error);
         return;
       }

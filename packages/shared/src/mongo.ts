@@ -9,7 +9,10 @@ import {
   MongoServerSelectionError,
   MongoTopologyClosedError,
   MongoWriteConcernError,
+  type BulkWriteResult,
+  type Document,
   type MongoClientOptions,
+  type WriteConcernError,
   type WriteError,
 } from 'mongodb';
 import type { AppConfig } from './config';
@@ -51,9 +54,32 @@ export async function pingDatabase(client: MongoClient, timeoutMs: number): Prom
 }
 
 /**
+ * The database is reachable but set up in a way the service cannot work with (e.g. an index in the
+ * way of ours): retrying cannot help, an operator must act, so start-up stops with this message.
+ */
+export class DatabaseSetupError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'DatabaseSetupError';
+  }
+}
+
+/**
+ * The database answered, but could not confirm what the caller needs right now (e.g. a stored
+ * record not yet readable at majority): a transient condition, answered 503 so the sender retries.
+ */
+export class DatabaseNotReadyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DatabaseNotReadyError';
+  }
+}
+
+/**
  * Connects, retrying with backoff until the server answers, then runs `prepare` (index creation).
  * The database may come up after us (compose, restarts, outages): wait instead of crash-looping.
  * connect() is called on every attempt because a client whose first connect failed stays closed.
+ * A DatabaseSetupError is not retried: it is thrown, for the process to exit with its message.
  */
 export async function connectWithRetry(
   client: MongoClient,
@@ -66,14 +92,19 @@ export async function connectWithRetry(
       await prepare();
       return;
     } catch (error) {
+      if (error instanceof DatabaseSetupError) throw error;
       onRetry(attempt, error);
       await delay(backoffMs(attempt, 250));
     }
   }
 }
 
-/** Server codes for "this node cannot take the operation right now" (failover, shutdown). */
-const UNAVAILABLE_CODES = new Set([6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436]);
+/**
+ * Server codes for "this node cannot take the operation right now" (failover, shutdown) and for
+ * "not within the time allowed" (50 MaxTimeMSExpired, 262 ExceededTimeLimit): an overloaded or
+ * slow server, worth a retry later.
+ */
+const UNAVAILABLE_CODES = new Set([6, 7, 50, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436]);
 
 /**
  * True for errors that mean "the database is unreachable or not answering right now" (callers
@@ -86,10 +117,14 @@ export function isTransientDatabaseError(error: unknown): boolean {
     error instanceof MongoServerSelectionError ||
     error instanceof MongoNotConnectedError ||
     error instanceof MongoTopologyClosedError ||
-    error instanceof MongoWriteConcernError
+    error instanceof MongoWriteConcernError ||
+    error instanceof DatabaseNotReadyError
   ) {
     return true;
   }
+  // Driver 6 reports a write-concern error of insertMany/bulkWrite only on the bulk result: the
+  // error has no writeConcernError property, empty writeErrors and the write-concern code as code.
+  if (error instanceof MongoBulkWriteError && bulkWriteConcernErrorOf(error) !== undefined) return true;
   // A bulk write that failed as a whole, with no per-document error: the batch never reached a
   // server that could take it (insertMany wraps a closed topology or a network failure this way).
   if (
@@ -109,9 +144,21 @@ export function isTransientDatabaseError(error: unknown): boolean {
   return error instanceof MongoError && error.hasErrorLabel('RetryableWriteError');
 }
 
-/** The per-document errors of a bulk write (the driver types them as one or many). */
+/**
+ * The per-document errors of a bulk write. Read from the bulk result: with a write-concern error
+ * the driver leaves `error.writeErrors` empty even when documents failed.
+ */
 export function bulkWriteErrorsOf(error: MongoBulkWriteError): WriteError[] {
-  return ([] as WriteError[]).concat(error.writeErrors);
+  const fromResult = (error.result as Partial<BulkWriteResult> | undefined)?.getWriteErrors?.();
+  return fromResult ?? ([] as WriteError[]).concat(error.writeErrors);
+}
+
+/** The write-concern error of a bulk write (not met: nothing of it is durably acknowledged). */
+export function bulkWriteConcernErrorOf(
+  error: MongoBulkWriteError,
+): WriteConcernError | Document | undefined {
+  const result = error.result as Partial<BulkWriteResult> | undefined;
+  return result?.getWriteConcernError?.() ?? error.writeConcernError;
 }
 
 /** Wait before retry `attempt` (1, 2, …) of a database operation: doubling from `baseMs`, capped. */

@@ -1,8 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { InsertCoalescer } from './insert-coalescer';
-import type { Collection, Db, IndexDescription, ObjectId, WithId } from 'mongodb';
+import {
+  MongoServerError,
+  type Collection,
+  type Db,
+  type Filter,
+  type IndexDescription,
+  type ObjectId,
+  type WithId,
+} from 'mongodb';
+import { DatabaseNotReadyError, DatabaseSetupError } from './mongo';
 import type { TransactionWebhook } from './schemas';
 import {
+  DEFAULT_SOURCE,
   isSamePayload,
   newTransactionDocument,
   TransactionStatus,
@@ -26,6 +36,26 @@ export const TRANSACTION_INDEXES = [
   // Stats: recently PROCESSED records (lag sample, throughput).
   { key: { status: 1, processed_at: -1 }, name: 'status_processed_at' },
 ] as const satisfies readonly (IndexDescription & { name: string })[];
+
+/** createIndexes refused: 85 IndexOptionsConflict, 86 IndexKeySpecsConflict. */
+const INDEX_CONFLICT_CODES = new Set([85, 86]);
+
+function sameKey(a: object, b: object): boolean {
+  return JSON.stringify(Object.entries(a)) === JSON.stringify(Object.entries(b));
+}
+
+/** Which FAILED records a redrive requeues; every given part must match. */
+export interface RedriveFilter {
+  source?: string | undefined;
+  /** failed_at >= failedFrom */
+  failedFrom?: Date | undefined;
+  /** failed_at < failedTo */
+  failedTo?: Date | undefined;
+  /** last_error starts with this text (taken literally, not as a pattern). */
+  lastErrorPrefix?: string | undefined;
+}
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export type RecordOutcome =
   | { outcome: 'created'; record: TransactionDocument }
@@ -71,9 +101,36 @@ export class TransactionRepository {
     return this.now();
   }
 
-  /** Idempotent: safe to call from every process at every start. */
+  /**
+   * Idempotent: safe to call from every process at every start. An index already there with one
+   * of our keys under another name (or our name with other options) makes MongoDB refuse with
+   * code 85/86; retrying cannot fix that, so it is a DatabaseSetupError naming both indexes.
+   */
   async ensureIndexes(): Promise<void> {
-    await this.collection.createIndexes([...TRANSACTION_INDEXES]);
+    try {
+      await this.collection.createIndexes([...TRANSACTION_INDEXES]);
+    } catch (error) {
+      if (!(error instanceof MongoServerError) || !INDEX_CONFLICT_CODES.has(Number(error.code))) throw error;
+      throw new DatabaseSetupError(await this.describeIndexConflict(error), { cause: error });
+    }
+  }
+
+  private async describeIndexConflict(error: MongoServerError): Promise<string> {
+    const existing = (await this.collection.listIndexes().toArray()) as { name: string; key: object }[];
+    const conflicts = TRANSACTION_INDEXES.flatMap((wanted) =>
+      existing
+        .filter((index) => index.name !== wanted.name && sameKey(index.key, wanted.key))
+        .map(
+          (index) =>
+            `our index "${wanted.name}" ${JSON.stringify(wanted.key)} conflicts with index "${index.name}"`,
+        ),
+    );
+    const where = `${this.collection.dbName}.${this.collection.collectionName}`;
+    const what = conflicts.length > 0 ? conflicts.join('; ') : `an index conflicts: ${error.message}`;
+    return (
+      `cannot create the indexes of ${where} (MongoDB code ${String(error.code)} ${error.codeName ?? ''}): ` +
+      `${what}. Drop or rename the existing index, then start again.`
+    );
   }
 
   /** Names of the indexes the service needs that the collection lacks (readiness check). */
@@ -88,22 +145,32 @@ export class TransactionRepository {
    * request) returns the stored record instead; the same id with other content is a conflict.
    * Concurrent calls share one insertMany round trip (InsertCoalescer).
    */
-  async recordWebhook(webhook: TransactionWebhook): Promise<RecordOutcome> {
+  async recordWebhook(webhook: TransactionWebhook, source: string = DEFAULT_SOURCE): Promise<RecordOutcome> {
     const createdAt = this.now();
-    const record = newTransactionDocument(webhook, createdAt);
+    const record = newTransactionDocument(webhook, createdAt, source);
     if ((await this.inserts.insert(record)) === 'inserted') return { outcome: 'created', record };
     const existing = await this.findByTransactionId(webhook.transaction_id);
     if (!existing) {
-      // Only possible if the record was deleted between our insert and this read.
-      throw new Error(`duplicate key for ${webhook.transaction_id} but no record found`);
+      // The key exists but the record is not majority-committed (an earlier insert still waiting
+      // for its write concern, or rolled back): nothing durable to answer with, so the sender retries.
+      throw new DatabaseNotReadyError(
+        `duplicate key for ${webhook.transaction_id} but no durable record yet`,
+      );
     }
-    return isSamePayload(existing, webhook)
+    return isSamePayload(existing, webhook, source)
       ? { outcome: 'duplicate', record: existing }
       : { outcome: 'conflict', record: existing };
   }
 
+  /**
+   * The durable state of a record: majority read concern from the primary, so a redelivery is
+   * never told 200 about (nor a reader shown) a write that a failover could still roll back.
+   */
   async findByTransactionId(transactionId: string): Promise<WithId<TransactionDocument> | null> {
-    return this.collection.findOne({ transaction_id: transactionId });
+    return this.collection.findOne(
+      { transaction_id: transactionId },
+      { readConcern: { level: 'majority' }, readPreference: 'primary' },
+    );
   }
 
   /**
@@ -175,7 +242,7 @@ export class TransactionRepository {
     }
     if (stamped.modifiedCount === 0) return { claimed: [], poisoned };
     const claimed = (await this.collection
-      .find({ lease_token: leaseToken })
+      .find({ lease_token: leaseToken }, { readPreference: 'primary' })
       .toArray()) as ClaimedTransaction[];
     return { claimed, poisoned };
   }
@@ -270,7 +337,8 @@ export class TransactionRepository {
     const held = await this.collection
       .find(
         { transaction_id: ids, lease_owner: owner, status: TransactionStatus.PROCESSING },
-        { projection: { transaction_id: 1, lease_token: 1 } },
+        // The write just made must be seen: read the primary.
+        { projection: { transaction_id: 1, lease_token: 1 }, readPreference: 'primary' },
       )
       .toArray();
     return new Map(held.map((doc) => [doc.transaction_id, doc.lease_token ?? '']));
@@ -358,23 +426,68 @@ export class TransactionRepository {
   }
 
   /**
-   * Puts a FAILED record back in line with a fresh attempt budget. Only FAILED records move, so
-   * calling it again, or on a PROCESSING or PROCESSED record, changes nothing.
+   * Puts a FAILED record back in line with a fresh attempt budget, recording who did it and when.
+   * Only FAILED records move, so calling it again, or on a PROCESSING or PROCESSED record,
+   * changes nothing.
    */
-  async requeueFailed(transactionId: string): Promise<boolean> {
+  async requeueFailed(transactionId: string, requeuedBy: string): Promise<boolean> {
     const result = await this.collection.updateOne(
       { transaction_id: transactionId, status: TransactionStatus.FAILED },
-      {
-        $set: {
-          status: TransactionStatus.PROCESSING,
-          due_at: this.now(),
-          attempts: 0,
-          unsettled_claims: 0,
-          failed_at: null,
-        },
-      },
+      { $set: this.requeueChanges(requeuedBy) },
     );
     return result.modifiedCount === 1;
+  }
+
+  /**
+   * Redrive: requeues at most `limit` FAILED records matching `filter` (oldest failure first) with
+   * one conditional updateMany, and answers how many moved. A repeat moves only records that are
+   * FAILED at that time, so retrying the call after a lost reply requeues nothing twice.
+   */
+  async requeueFailedMatching(filter: RedriveFilter, limit: number, requeuedBy: string): Promise<number> {
+    const match: Filter<TransactionDocument> = { status: TransactionStatus.FAILED };
+    if (filter.source !== undefined) {
+      // Records stored before sources existed carry none: they are the default source's.
+      if (filter.source === DEFAULT_SOURCE)
+        match.$or = [{ source: DEFAULT_SOURCE }, { source: { $exists: false } }];
+      else match.source = filter.source;
+    }
+    if (filter.failedFrom !== undefined || filter.failedTo !== undefined) {
+      match.failed_at = {
+        ...(filter.failedFrom !== undefined ? { $gte: filter.failedFrom } : {}),
+        ...(filter.failedTo !== undefined ? { $lt: filter.failedTo } : {}),
+      };
+    }
+    if (filter.lastErrorPrefix !== undefined) {
+      match.last_error = { $regex: `^${escapeRegExp(filter.lastErrorPrefix)}` };
+    }
+    const candidates = await this.collection
+      .find(match, { projection: { _id: 1 }, sort: { failed_at: 1, _id: 1 }, limit })
+      .toArray();
+    if (candidates.length === 0) return 0;
+    const result = await this.collection.updateMany(
+      { _id: { $in: candidates.map((candidate) => candidate._id) }, status: TransactionStatus.FAILED },
+      { $set: this.requeueChanges(requeuedBy) },
+    );
+    return result.modifiedCount;
+  }
+
+  /**
+   * Back to PROCESSING, due now, fresh budget. The error of the failed run is cleared with it:
+   * kept, it made the record look like one waiting for a retry (a bogus next_attempt_at).
+   */
+  private requeueChanges(requeuedBy: string): Partial<TransactionDocument> {
+    const now = this.now();
+    return {
+      status: TransactionStatus.PROCESSING,
+      due_at: now,
+      attempts: 0,
+      // A fresh poison budget too; `calls` and `claims` keep the whole history.
+      unsettled_claims: 0,
+      failed_at: null,
+      last_error: null,
+      requeued_by: requeuedBy,
+      requeued_at: now,
+    };
   }
 
   /**

@@ -13,8 +13,11 @@ const UNIX_SECONDS = /^[0-9]{1,12}$/;
 /** A sender needs a handful of entries at most; more is an attempt to make us hash a lot. */
 const MAX_HEADER_ENTRIES = 16;
 
-/** Hex HMAC-SHA256 of `<timestamp>.<body>` under `secret`. */
-export function signPayload(secret: string, body: string | Buffer, timestamp: number): string {
+/**
+ * Hex HMAC-SHA256 of `<timestamp>.<body>` under `secret`. The timestamp is hashed as text: a
+ * receiver passes the characters it received, so what is verified is exactly what was signed.
+ */
+export function signPayload(secret: string, body: string | Buffer, timestamp: number | string): string {
   return createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex');
 }
 
@@ -30,6 +33,8 @@ export function signatureHeader(
 
 export interface ParsedSignature {
   timestamp: number;
+  /** `t` exactly as sent (e.g. zero-padded): the signed text. */
+  timestampText: string;
   signatures: Buffer[];
 }
 
@@ -37,7 +42,7 @@ export interface ParsedSignature {
 export function parseSignatureHeader(header: string): ParsedSignature | undefined {
   const entries = header.split(',');
   if (entries.length > MAX_HEADER_ENTRIES) return undefined;
-  let timestamp: number | undefined;
+  let timestampText: string | undefined;
   const signatures: Buffer[] = [];
   for (const entry of entries) {
     const separator = entry.indexOf('=');
@@ -45,16 +50,16 @@ export function parseSignatureHeader(header: string): ParsedSignature | undefine
     const key = entry.slice(0, separator).trim();
     const value = entry.slice(separator + 1).trim();
     if (key === 't') {
-      if (timestamp !== undefined || !UNIX_SECONDS.test(value)) return undefined;
-      timestamp = Number(value);
+      if (timestampText !== undefined || !UNIX_SECONDS.test(value)) return undefined;
+      timestampText = value;
     } else if (key === 'v1') {
       const hex = value.toLowerCase();
       if (!HEX_SHA256.test(hex)) return undefined;
       signatures.push(Buffer.from(hex, 'hex'));
     }
   }
-  if (timestamp === undefined || signatures.length === 0) return undefined;
-  return { timestamp, signatures };
+  if (timestampText === undefined || signatures.length === 0) return undefined;
+  return { timestamp: Number(timestampText), timestampText, signatures };
 }
 
 export type SignatureCheck =
@@ -83,7 +88,7 @@ export function verifySignature(options: VerifySignatureOptions): SignatureCheck
   const now = options.now ?? Math.floor(Date.now() / 1000);
   if (Math.abs(now - parsed.timestamp) > toleranceSeconds) return { ok: false, reason: 'outside_tolerance' };
   for (const secret of secrets) {
-    const expected = Buffer.from(signPayload(secret, body, parsed.timestamp), 'hex');
+    const expected = Buffer.from(signPayload(secret, body, parsed.timestampText), 'hex');
     for (const candidate of parsed.signatures) {
       // timingSafeEqual throws on different lengths; parsing already fixed them at 32 bytes.
       if (candidate.length === expected.length && timingSafeEqual(candidate, expected)) return { ok: true };

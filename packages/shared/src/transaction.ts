@@ -50,7 +50,15 @@ export interface TransactionDocument {
   lease_expires_at: Date | null;
   /** The lease that finished it (set with PROCESSED), to tell batched finishes apart. */
   finished_lease_token?: string;
+  /** Which configured sender delivered it (WEBHOOK_SOURCES); `default` for the unnamed one. */
+  source?: string;
+  /** Audit of the last operator requeue: the operator key's name (or `anonymous` when open). */
+  requeued_by?: string | null;
+  requeued_at?: Date | null;
 }
+
+/** The source of webhooks posted to the path without a source name. */
+export const DEFAULT_SOURCE = 'default';
 
 /** What the API shows of a transaction; also its OpenAPI description. */
 export const transactionViewSchema = z
@@ -84,6 +92,12 @@ export const transactionViewSchema = z
     created_at: z.iso.datetime(),
     processed_at: z.iso.datetime().nullable(),
     failed_at: z.iso.datetime().nullable(),
+    source: z.string().meta({ description: 'The sender it came from (`default` unless WEBHOOK_SOURCES)' }),
+    requeued_by: z
+      .string()
+      .nullable()
+      .meta({ description: 'Operator key name of the last requeue; null if never requeued' }),
+    requeued_at: z.iso.datetime().nullable(),
   })
   .strict();
 
@@ -106,6 +120,9 @@ export function toTransactionView(doc: TransactionDocument): TransactionView {
     created_at: doc.created_at.toISOString(),
     processed_at: doc.processed_at ? doc.processed_at.toISOString() : null,
     failed_at: doc.failed_at ? doc.failed_at.toISOString() : null,
+    source: doc.source ?? DEFAULT_SOURCE,
+    requeued_by: doc.requeued_by ?? null,
+    requeued_at: doc.requeued_at ? doc.requeued_at.toISOString() : null,
   };
 }
 
@@ -113,9 +130,17 @@ function isWaitingForRetry(doc: TransactionDocument): boolean {
   return doc.status === TransactionStatus.PROCESSING && doc.lease_token === null && doc.last_error !== null;
 }
 
-/** True when a redelivery carries the same transaction as the stored one (amount compared by value). */
-export function isSamePayload(doc: TransactionDocument, webhook: TransactionWebhook): boolean {
+/**
+ * True when a redelivery carries the same transaction as the stored one (amount compared by
+ * value) from the same source: the same id from another sender is a conflict, never a duplicate.
+ */
+export function isSamePayload(
+  doc: TransactionDocument,
+  webhook: TransactionWebhook,
+  source: string = DEFAULT_SOURCE,
+): boolean {
   return (
+    (doc.source ?? DEFAULT_SOURCE) === source &&
     doc.source_account === webhook.source_account &&
     doc.destination_account === webhook.destination_account &&
     doc.currency === webhook.currency &&
@@ -124,9 +149,14 @@ export function isSamePayload(doc: TransactionDocument, webhook: TransactionWebh
 }
 
 /** The record a new webhook becomes: PROCESSING, due at once, no lease, no attempt yet. */
-export function newTransactionDocument(webhook: TransactionWebhook, createdAt: Date): TransactionDocument {
+export function newTransactionDocument(
+  webhook: TransactionWebhook,
+  createdAt: Date,
+  source: string = DEFAULT_SOURCE,
+): TransactionDocument {
   return {
     transaction_id: webhook.transaction_id,
+    source,
     source_account: webhook.source_account,
     destination_account: webhook.destination_account,
     amount: toDecimal128(webhook.amount),

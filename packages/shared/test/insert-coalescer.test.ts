@@ -2,7 +2,9 @@ import { MongoClient } from 'mongodb';
 import { isTransientDatabaseError } from '../src/mongo';
 import { TransactionRepository } from '../src/repository';
 import { transactionWebhookSchema } from '../src/schemas';
+import { WRITE_CONCERN_TIMEOUT } from '@txhook/embedded-mongo';
 import { testDatabaseUrl } from '../../../tests/support/database';
+import { openFaultableDatabase } from '../../../tests/support/faults';
 import { sampleWebhook } from '../../../tests/support/webhooks';
 
 describe('coalesced inserts against a real server', () => {
@@ -56,6 +58,33 @@ describe('coalesced inserts against a real server', () => {
       }
     } finally {
       await dead.close();
+    }
+  });
+});
+
+describe('a write-concern error on a coalesced batch (real server, injected)', () => {
+  it('fails a new id, a redelivery and a changed payload of one insertMany, all as transient', async () => {
+    const database = await openFaultableDatabase('coalescewce', { monitorCommands: true });
+    try {
+      const stored = transactionWebhookSchema.parse(sampleWebhook());
+      await database.repository.recordWebhook(stored);
+      let inserts = 0;
+      database.client.on('commandStarted', (event) => {
+        if (event.commandName === 'insert') inserts += 1;
+      });
+      await database.inject({ commands: ['insert'], writeConcernError: WRITE_CONCERN_TIMEOUT, times: 1 });
+      const results = await Promise.allSettled([
+        database.repository.recordWebhook(transactionWebhookSchema.parse(sampleWebhook())),
+        database.repository.recordWebhook(stored),
+        database.repository.recordWebhook({ ...stored, amount: '999.99' }),
+      ]);
+      expect(inserts).toBe(1);
+      for (const result of results) {
+        expect(result.status).toBe('rejected');
+        if (result.status === 'rejected') expect(isTransientDatabaseError(result.reason)).toBe(true);
+      }
+    } finally {
+      await database.drop();
     }
   });
 });

@@ -1,6 +1,6 @@
 import { Decimal128 } from 'mongodb';
 import { TransactionRepository, type ClaimedTransaction, type LeaseRef } from '../src/repository';
-import { TransactionStatus } from '../src/transaction';
+import { toTransactionView, TransactionStatus } from '../src/transaction';
 import { transactionWebhookSchema } from '../src/schemas';
 import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
 import { sampleWebhook } from '../../../tests/support/webhooks';
@@ -244,7 +244,7 @@ describe('leases', () => {
     const later = await repo.claimDue('worker-b', 1_000, 10, 3);
     expect(later.claimed.map((r) => r.transaction_id)).toEqual([healthy.transaction_id]);
     // Requeued, it has a fresh budget.
-    expect(await repo.requeueFailed(poison.transaction_id)).toBe(true);
+    expect(await repo.requeueFailed(poison.transaction_id, 'test')).toBe(true);
     expect((await repo.findByTransactionId(poison.transaction_id))?.unsettled_claims).toBe(0);
   });
 
@@ -318,5 +318,30 @@ describe('leases', () => {
     const again = await repo.markProcessedMany(batch);
     expect([...again].sort()).toEqual([...finished].sort());
     expect((await repo.findByTransactionId(batch[1]!.transaction_id))?.processed_at).toEqual(processedAt);
+  });
+
+  it('requeues a FAILED record without a stale next_attempt_at and records who and when', async () => {
+    await repo.collection.deleteMany({});
+    const { record } = await repo.recordWebhook(webhook());
+    const claimed = await repo.claimNext('worker-a', 10_000);
+    expect(await repo.markFailed(record.transaction_id, claimed!.lease_token, 'card network down')).toBe(
+      true,
+    );
+    nowMs += 60_000;
+    expect(await repo.requeueFailed(record.transaction_id, 'alice')).toBe(true);
+    const requeued = await repo.findByTransactionId(record.transaction_id);
+    const view = toTransactionView(requeued!);
+    expect(view.status).toBe(TransactionStatus.PROCESSING);
+    // Due at once for its first new attempt, not "waiting for a retry".
+    expect(view.next_attempt_at).toBeNull();
+    expect(view.last_error).toBeNull();
+    expect(view.attempts).toBe(0);
+    expect(requeued?.requeued_by).toBe('alice');
+    expect(requeued?.requeued_at?.getTime()).toBe(nowMs);
+    expect(requeued?.due_at.getTime()).toBe(nowMs);
+    // Idempotent: a second requeue changes nothing, the audit fields stay those of the first.
+    nowMs += 1_000;
+    expect(await repo.requeueFailed(record.transaction_id, 'bob')).toBe(false);
+    expect((await repo.findByTransactionId(record.transaction_id))?.requeued_by).toBe('alice');
   });
 });

@@ -85,11 +85,29 @@ describe('verifySignature', () => {
   });
 });
 
+describe('the timestamp is signed as the text sent', () => {
+  // A sender that zero-pads (or otherwise spells) t signs those exact characters; the receiver
+  // must check the same characters, not a number re-printed from them.
+  it('accepts a signature over a zero-padded t exactly as sent', () => {
+    const sent = `0${now}`;
+    const hex = createHmac('sha256', secret).update(`${sent}.`).update(body).digest('hex');
+    expect(check(`t=${sent},v1=${hex}`)).toEqual({ ok: true });
+  });
+
+  it('refuses a signature over the re-printed number when t was sent padded', () => {
+    expect(check(`t=0${now},v1=${signPayload(secret, body, now)}`)).toEqual({
+      ok: false,
+      reason: 'mismatch',
+    });
+  });
+});
+
 describe('parseSignatureHeader', () => {
   it('tolerates spaces and upper-case hex', () => {
     const hex = signPayload(secret, body, now);
     expect(parseSignatureHeader(` t=${now} , v1=${hex.toUpperCase()} `)).toEqual({
       timestamp: now,
+      timestampText: String(now),
       signatures: [Buffer.from(hex, 'hex')],
     });
   });

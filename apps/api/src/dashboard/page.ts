@@ -35,8 +35,13 @@ export const DASHBOARD_HTML = `<!doctype html>
 </head>
 <body>
 <header><h1>txhook operations</h1><span class="meta" id="updated">loading…</span>
-<span class="meta" id="error"></span><span class="state" id="state">…</span></header>
+<span class="meta" id="error"></span><span class="state" id="state">…</span>
+<button id="forget" type="button" hidden>Forget key</button></header>
 <main>
+<section class="panel" id="auth" hidden><h2>Operator key</h2>
+<div class="toolbar"><input id="key" type="password" placeholder="bearer token (pnpm keygen)" autocomplete="off">
+<button id="use-key" type="button">Use key</button><span class="hint" id="key-message"></span></div>
+<p class="hint">Kept in this tab only (sessionStorage) and sent as an Authorization header.</p></section>
 <div class="cards">
 ${card('count-PROCESSING', 'Processing', 'processing')}
 ${card('count-PROCESSED', 'Processed', 'processed')}
@@ -57,7 +62,15 @@ ${card('tput-processed', 'Processed /min')}
 <select id="status-filter"><option value="">all statuses</option><option>PROCESSING</option><option>PROCESSED</option><option>FAILED</option></select>
 <span class="hint" id="shown"></span>
 </div>
-<table><thead><tr><th>transaction_id</th><th>status</th><th>amount</th><th title="external calls started / calls that failed / times leased">calls / failed / claims</th><th>created_at</th><th>processed_at</th><th>last_error</th></tr></thead>
+<div class="toolbar">
+<span class="hint">Redrive FAILED:</span>
+<input id="redrive-source" type="text" placeholder="source (any)" autocomplete="off">
+<input id="redrive-prefix" type="text" placeholder="last_error starts with (any)" autocomplete="off">
+<input id="redrive-limit" type="number" min="1" max="1000" value="100">
+<button id="redrive" type="button">Requeue matching…</button>
+<span class="notice" id="action-message"></span>
+</div>
+<table><thead><tr><th>transaction_id</th><th>status</th><th>amount</th><th title="external calls started / calls that failed / times leased">calls / failed / claims</th><th>created_at</th><th>processed_at</th><th>last_error</th><th>requeued</th><th></th></tr></thead>
 <tbody id="tx-body"></tbody></table>
 <button id="more" type="button" hidden>Load more</button>
 </section>

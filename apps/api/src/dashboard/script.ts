@@ -1,7 +1,8 @@
 /**
  * The dashboard's browser code (inline, allowed by its hash in the CSP). Plain ES2017 without
  * template literals so it can live in this string; it only builds DOM nodes with textContent,
- * never HTML from data.
+ * never HTML from data. When the API has operator keys, the page asks for one once, keeps it in
+ * sessionStorage (gone with the tab) and sends it as a bearer header: no cookie, so no CSRF.
  */
 export const DASHBOARD_SCRIPT = `
 'use strict';
@@ -26,9 +27,78 @@ export const DASHBOARD_SCRIPT = `
     return (Math.round(s / 360) / 10) + ' h';
   }
   function fmtTime(iso) { return iso ? iso.replace('T', ' ').replace(/\\.\\d+Z$/, 'Z') : '\\u2013'; }
-  function getJson(url) {
-    return fetch(url, { headers: { accept: 'application/json' }, cache: 'no-store' }).then(function (r) {
-      return r.json().then(function (body) { return { status: r.status, body: body }; });
+  var KEY_STORE = 'txhook.operatorKey';
+  var polling = false;
+  // Each poll loop belongs to one key; asking for a new key ends the running loop.
+  var generation = 0;
+  function storedKey() { return sessionStorage.getItem(KEY_STORE); }
+  function call(method, url, body) {
+    var headers = { accept: 'application/json' };
+    var key = storedKey();
+    if (key) headers.authorization = 'Bearer ' + key;
+    var init = { method: method, headers: headers, cache: 'no-store', credentials: 'omit' };
+    if (body !== undefined) { headers['content-type'] = 'application/json'; init.body = JSON.stringify(body); }
+    return fetch(url, init).then(function (r) {
+      return r.json().then(function (data) {
+        // Only when the refused key is still the current one: a late answer for an old key must
+        // not throw away the one just entered.
+        if (r.status === 401 && storedKey() === key) {
+          askForKey(key ? 'That key was refused (401): check it and enter it again.'
+            : 'This dashboard needs an operator key (role read, or operate to requeue).');
+        }
+        return { status: r.status, body: data };
+      });
+    });
+  }
+  function getJson(url) { return call('GET', url); }
+  function askForKey(message) {
+    sessionStorage.removeItem(KEY_STORE);
+    polling = false;
+    generation++;
+    $('auth').hidden = false;
+    $('forget').hidden = true;
+    text('key-message', message);
+    $('key').focus();
+  }
+  function useKey() {
+    var key = $('key').value.trim();
+    if (!key) return;
+    sessionStorage.setItem(KEY_STORE, key);
+    $('key').value = '';
+    $('auth').hidden = true;
+    $('forget').hidden = false;
+    text('key-message', '');
+    if (!polling) poll();
+  }
+  function notice(message, bad) {
+    var el = $('action-message');
+    el.textContent = message;
+    el.className = bad ? 'notice bad' : 'notice';
+  }
+  function actionFailed(r, what) {
+    if (r.status === 403) return notice(what + ': this key has role read; an operate key is needed.', true);
+    if (r.status === 401) return notice(what + ': the key was refused.', true);
+    notice(what + ': HTTP ' + r.status + (r.body && r.body.error ? ' ' + r.body.error.message : ''), true);
+  }
+  function requeue(id) {
+    if (!window.confirm('Requeue ' + id + '? Its external call (a money movement) runs again.')) return;
+    call('POST', '/v1/transactions/' + encodeURIComponent(id) + '/retry', {}).then(function (r) {
+      if (r.status === 202) { notice('Requeued ' + id + ' (by ' + r.body.requeued_by + ').'); loadTable(false); }
+      else if (r.status === 200) notice(id + ' was not FAILED any more: nothing changed.');
+      else actionFailed(r, 'Requeue ' + id);
+    });
+  }
+  function redrive() {
+    var body = { limit: Number($('redrive-limit').value) };
+    var source = $('redrive-source').value.trim(), prefix = $('redrive-prefix').value;
+    if (source) body.source = source;
+    if (prefix) body.last_error_prefix = prefix;
+    var what = 'up to ' + body.limit + ' FAILED records' + (source ? ' from ' + source : '') +
+      (prefix ? ' whose error starts with "' + prefix + '"' : '');
+    if (!window.confirm('Requeue ' + what + '? Their external calls run again.')) return;
+    call('POST', '/v1/transactions/retry', body).then(function (r) {
+      if (r.status === 200) { notice('Redrive requeued ' + r.body.requeued + ' record(s).'); loadTable(false); }
+      else actionFailed(r, 'Redrive');
     });
   }
   function setState(ok, message) {
@@ -124,12 +194,22 @@ export const DASHBOARD_SCRIPT = `
       cell(tr, fmtTime(r.created_at));
       cell(tr, fmtTime(r.processed_at));
       cell(tr, r.last_error || '');
+      cell(tr, r.requeued_by ? r.requeued_by + ' ' + fmtTime(r.requeued_at) : '', 'requeued');
+      var action = cell(tr, '', 'action');
+      if (r.status === 'FAILED') {
+        var button = document.createElement('button');
+        button.type = 'button';
+        button.className = 'requeue';
+        button.textContent = 'Requeue';
+        button.addEventListener('click', function () { requeue(r.transaction_id); });
+        action.appendChild(button);
+      }
       body.appendChild(tr);
     });
     if (shown.length === 0) {
       var tr = document.createElement('tr');
       cell(tr, q ? 'no loaded transaction starts with "' + q + '"' : 'no transactions yet', 'empty')
-        .setAttribute('colspan', '7');
+        .setAttribute('colspan', '9');
       body.appendChild(tr);
     }
     text('shown', shown.length + ' of ' + rows.length + ' loaded');
@@ -170,6 +250,8 @@ export const DASHBOARD_SCRIPT = `
   }
 
   function poll() {
+    polling = true;
+    var mine = generation;
     var stats = getJson('/v1/stats').then(function (r) {
       if (r.status !== 200) throw new Error('stats: HTTP ' + r.status);
       renderStats(r.body);
@@ -178,12 +260,17 @@ export const DASHBOARD_SCRIPT = `
     var table = extraPages ? Promise.resolve() : loadTable(false);
     Promise.all([stats, table]).then(function () { setState(true); }, function (e) {
       setState(false, String(e && e.message ? e.message : e));
-    }).then(function () { setTimeout(poll, POLL_MS); });
+    }).then(function () { if (polling && mine === generation) setTimeout(poll, POLL_MS); });
   }
 
   $('search').addEventListener('input', search);
   $('status-filter').addEventListener('change', function () { extraPages = false; lookup = null; loadTable(false); });
   $('more').addEventListener('click', function () { loadTable(true); });
+  $('use-key').addEventListener('click', useKey);
+  $('key').addEventListener('keydown', function (e) { if (e.key === 'Enter') useKey(); });
+  $('forget').addEventListener('click', function () { askForKey('Key forgotten. Enter an operator key.'); });
+  $('redrive').addEventListener('click', redrive);
+  $('forget').hidden = !storedKey();
   window.addEventListener('resize', drawChart);
   poll();
 })();

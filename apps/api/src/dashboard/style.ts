@@ -47,5 +47,13 @@ td.amount { text-align: right; }
 .badge.FAILED { background: var(--failed); }
 #error { color: var(--failed); }
 #more { margin-top: 10px; }
+#forget { font: inherit; font-size: 12px; background: none; color: #b8c2cf; border: 1px solid #5f6b7a;
+  border-radius: 6px; padding: 2px 8px; cursor: pointer; }
+#redrive-source, #redrive-prefix { min-width: 160px; }
+#redrive-limit { width: 80px; min-width: 0; }
+.notice { font-size: 12px; color: var(--processed); }
+.notice.bad { color: var(--failed); }
+td.action button { font: inherit; font-size: 12px; padding: 2px 8px; border: 1px solid var(--line);
+  border-radius: 6px; background: #fff; cursor: pointer; }
 .empty { color: var(--muted); padding: 12px 8px; }
 `;

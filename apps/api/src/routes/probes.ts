@@ -1,9 +1,10 @@
 import { Router } from 'express';
 import type { MongoClient } from 'mongodb';
-import { pingDatabase, type TransactionRepository } from '@txhook/shared';
+import { pingDatabase, type Logger, type TransactionRepository } from '@txhook/shared';
 
 interface CheckResult {
   ok: boolean;
+  /** A fixed phrase, never the driver's message: that names hosts and ports (it goes to the log). */
   error?: string;
   missing?: string[];
 }
@@ -11,21 +12,31 @@ interface CheckResult {
 /**
  * GET /livez: the process answers (no database involved, so a database outage never restarts it).
  * GET /readyz: 200 when the database answers and every required index exists, else 503 naming
- * the failed check, so a load balancer stops sending traffic this instance cannot store.
+ * the failed check, so a load balancer stops sending traffic this instance cannot store. Both
+ * are public: the body says which check failed, the reason (driver text) goes to the log only.
  */
 export function probesRouter(deps: {
   client: MongoClient;
   repository: TransactionRepository;
   timeoutMs: number;
+  logger: Logger;
 }): Router {
+  const check = async (name: string, run: () => Promise<CheckResult | void>): Promise<CheckResult> => {
+    try {
+      return (await run()) ?? { ok: true };
+    } catch (error) {
+      deps.logger.warn('readiness check failed', { check: name, error: String(error) });
+      return { ok: false, error: name === 'database' ? 'database unreachable' : 'check failed' };
+    }
+  };
   const router = Router();
   router.get('/livez', (_req, res) => {
     res.status(200).set('Cache-Control', 'no-store').json({ status: 'live' });
   });
   router.get('/readyz', async (_req, res) => {
-    const database = await check(() => pingDatabase(deps.client, deps.timeoutMs));
+    const database = await check('database', () => pingDatabase(deps.client, deps.timeoutMs));
     const indexes: CheckResult = database.ok
-      ? await check(async () => {
+      ? await check('indexes', async () => {
           const missing = await withTimeout(deps.repository.missingIndexes(), deps.timeoutMs);
           if (missing.length > 0) return { ok: false, error: 'required indexes are missing', missing };
         })
@@ -37,14 +48,6 @@ export function probesRouter(deps: {
       .json({ status: ready ? 'ready' : 'not_ready', checks: { database, indexes } });
   });
   return router;
-}
-
-async function check(run: () => Promise<CheckResult | void>): Promise<CheckResult> {
-  try {
-    return (await run()) ?? { ok: true };
-  } catch (error) {
-    return { ok: false, error: error instanceof Error ? error.message : String(error) };
-  }
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

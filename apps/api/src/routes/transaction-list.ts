@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { toTransactionView, TransactionStatus, type TransactionQueries } from '@txhook/shared';
 import { decodeCursor, encodeCursor } from '../cursor';
-import { ApiError } from '../http-errors';
+import { ApiError, methodNotAllowed } from '../http-errors';
 
 export const LIST_DEFAULT_LIMIT = 50;
 export const LIST_MAX_LIMIT = 200;
@@ -25,31 +25,34 @@ const listQuerySchema = z.object({
  */
 export function transactionListRouter(deps: { queries: TransactionQueries }): Router {
   const router = Router();
-  router.get('/v1/transactions', async (req, res) => {
-    const parsed = listQuerySchema.safeParse(req.query);
-    if (!parsed.success) {
-      throw new ApiError(
-        400,
-        'invalid_query',
-        'Query parameters are invalid',
-        parsed.error.issues.map((issue) => ({ field: issue.path.join('.'), message: issue.message })),
-      );
-    }
-    const { status, limit = LIST_DEFAULT_LIMIT, cursor } = parsed.data;
-    const after = cursor === undefined ? undefined : decodeCursor(cursor);
-    if (cursor !== undefined && !after) {
-      throw new ApiError(400, 'invalid_cursor', 'cursor is not one this API returned', [
-        { field: 'cursor', message: 'invalid' },
-      ]);
-    }
-    const page = await deps.queries.listPage({ status, limit, after });
-    res
-      .status(200)
-      .set('Cache-Control', 'no-store')
-      .json({
-        data: page.records.map(toTransactionView),
-        next_cursor: page.next ? encodeCursor(page.next) : null,
-      });
-  });
+  router
+    .route('/v1/transactions')
+    .get(async (req, res) => {
+      const parsed = listQuerySchema.safeParse(req.query);
+      if (!parsed.success) {
+        throw new ApiError(
+          400,
+          'invalid_query',
+          'Query parameters are invalid',
+          parsed.error.issues.map((issue) => ({ field: issue.path.join('.'), message: issue.message })),
+        );
+      }
+      const { status, limit = LIST_DEFAULT_LIMIT, cursor } = parsed.data;
+      const after = cursor === undefined ? undefined : decodeCursor(cursor);
+      if (cursor !== undefined && !after) {
+        throw new ApiError(400, 'invalid_cursor', 'cursor is not one this API returned', [
+          { field: 'cursor', message: 'invalid' },
+        ]);
+      }
+      const page = await deps.queries.listPage({ status, limit, after });
+      res
+        .status(200)
+        .set('Cache-Control', 'no-store')
+        .json({
+          data: page.records.map(toTransactionView),
+          next_cursor: page.next ? encodeCursor(page.next) : null,
+        });
+    })
+    .all(methodNotAllowed(['GET', 'HEAD']));
   return router;
 }

@@ -1,6 +1,7 @@
 import { Router, type RequestHandler } from 'express';
 import {
   describeIssues,
+  SOURCE_NAME,
   toTransactionView,
   transactionIdSchema,
   transactionWebhookSchema,
@@ -9,11 +10,13 @@ import {
 } from '@txhook/shared';
 import { ApiError, methodNotAllowed } from '../http-errors';
 import { jsonBody, rawBody } from '../json-body';
-import { requireSignature, type SignatureOptions } from '../signature';
+import { requireSignature, sourceOf, type SignatureOptions } from '../signature';
 
 import { setLogTransactionId } from '../request-context';
 
 export const WEBHOOKS_PATH = '/v1/webhooks/transactions';
+/** One path per sender with its own secrets (WEBHOOK_SOURCES); the record keeps the name. */
+export const SOURCE_WEBHOOKS_PATH = '/v1/webhooks/:source/transactions';
 
 /**
  * POST /v1/webhooks/transactions: (verify the signature,) validate, store once as PROCESSING,
@@ -29,15 +32,21 @@ export function webhooksRouter(deps: {
   const router = Router();
   // Bytes first: the signature covers them exactly as sent, and nothing is parsed before it holds.
   const verify: RequestHandler[] = deps.signature ? [requireSignature(deps.signature, deps.logger)] : [];
-  router
-    .route(WEBHOOKS_PATH)
-    .post(rawBody(deps.bodyLimitBytes), ...verify, ...jsonBody(), async (req, res) => {
+  const knownSourceName: RequestHandler = (req, _res, next) => {
+    next(SOURCE_NAME.test(sourceOf(req)) ? undefined : new ApiError(404, 'not_found', 'No such route'));
+  };
+  const receive: RequestHandler[] = [
+    knownSourceName,
+    rawBody(deps.bodyLimitBytes),
+    ...verify,
+    ...jsonBody(),
+    async (req, res) => {
       logTransactionIdOf(req.body);
       const parsed = transactionWebhookSchema.safeParse(req.body);
       if (!parsed.success) {
         throw new ApiError(400, 'validation_failed', 'Request body is invalid', describeIssues(parsed.error));
       }
-      const { outcome, record } = await deps.repository.recordWebhook(parsed.data);
+      const { outcome, record } = await deps.repository.recordWebhook(parsed.data, sourceOf(req));
       const transactionId = parsed.data.transaction_id;
       switch (outcome) {
         case 'created':
@@ -56,7 +65,15 @@ export function webhooksRouter(deps: {
             'A transaction with this transaction_id exists with different content',
           );
       }
-    })
+    },
+  ];
+  router
+    .route(WEBHOOKS_PATH)
+    .post(...receive)
+    .all(methodNotAllowed(['POST']));
+  router
+    .route(SOURCE_WEBHOOKS_PATH)
+    .post(...receive)
     .all(methodNotAllowed(['POST']));
   return router;
 }

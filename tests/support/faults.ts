@@ -1,0 +1,50 @@
+import { randomBytes } from 'node:crypto';
+import { MongoClient, type MongoClientOptions } from 'mongodb';
+import { clearFault, injectFault, type CommandFault } from '@txhook/embedded-mongo';
+import { TransactionRepository } from '@txhook/shared';
+import { testDatabaseUrl, type TestDatabase } from './database';
+
+/**
+ * A test database whose client announces an appName of its own, so faults injected into the real
+ * server (the embedded one with fault injection on, or mongod with enableTestCommands) hit only
+ * this client's commands. `control` is a second client that sets and clears them.
+ */
+export interface FaultableDatabase extends TestDatabase {
+  appName: string;
+  /** Makes the server misbehave for this database client's commands named in `fault`. */
+  inject(fault: Omit<CommandFault, 'appName'>): Promise<void>;
+  clear(): Promise<void>;
+}
+
+export async function openFaultableDatabase(
+  label: string,
+  clientOptions: MongoClientOptions = {},
+): Promise<FaultableDatabase> {
+  const url = testDatabaseUrl();
+  const appName = `faults_${label}_${randomBytes(4).toString('hex')}`;
+  const name = `test_${label}_${randomBytes(4).toString('hex')}`;
+  const client = await MongoClient.connect(url, {
+    serverSelectionTimeoutMS: 10_000,
+    ...clientOptions,
+    appName,
+  });
+  const control = await MongoClient.connect(url, { serverSelectionTimeoutMS: 10_000 });
+  const db = client.db(name);
+  const repository = new TransactionRepository(db);
+  await repository.ensureIndexes();
+  return {
+    url,
+    name,
+    client,
+    db,
+    repository,
+    appName,
+    inject: (fault) => injectFault(control, { ...fault, appName }),
+    clear: () => clearFault(control),
+    async drop() {
+      await clearFault(control).catch(() => undefined);
+      await db.dropDatabase().catch(() => undefined);
+      await Promise.all([client.close(), control.close()]);
+    },
+  };
+}
