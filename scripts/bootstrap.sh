@@ -30,7 +30,7 @@ if ! cmp -s pnpm-lock.yaml node_modules/.pnpm/lock.yaml 2>/dev/null; then
 fi
 
 # System packages the tests use (Debian): a JDK and Maven (embedded database), Chromium (dashboard
-# test). Installed when missing and we may (root with apt-get); otherwise the tests say what is missing.
+# test), faketime (clock-skew fault test). Installed when missing and we may (root with apt-get); otherwise the tests say what is missing.
 need_apt=()
 if [ "${1:-}" = "--with-embedded-db" ] || [ -z "${MONGODB_URL:-}" ]; then
   command -v java >/dev/null || need_apt+=(openjdk-17-jdk-headless)
@@ -38,6 +38,10 @@ if [ "${1:-}" = "--with-embedded-db" ] || [ -z "${MONGODB_URL:-}" ]; then
 fi
 if [ "${2:-}" = "--for-tests" ] && [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null; then
   need_apt+=(chromium)
+fi
+# libfaketime skews worker clocks in the clock-skew fault test (tests/faults/clock-skew.test.ts).
+if { [ "${2:-}" = "--for-tests" ] || [ "${2:-}" = "--for-faults" ]; } && ! command -v faketime >/dev/null; then
+  need_apt+=(faketime)
 fi
 if [ "${#need_apt[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "bootstrap: installing ${need_apt[*]} (apt-get)" >&2

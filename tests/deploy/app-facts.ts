@@ -8,12 +8,14 @@ export const CALL_MARGIN_MS = 5_000;
 
 /**
  * The margin an app's main.ts gives itself past SHUTDOWN_GRACE_MS before it exits anyway
- * (`onShutdownSignal(logger, config.SHUTDOWN_GRACE_MS + N, ...)`), read from the source so the
+ * (`onShutdownSignal(logger, graceMs + N, ...)`, graceMs = shutdownGraceMs(config, app)), read from the source so the
  * deployment checks follow the code.
  */
 export function hardStopMarginMs(mainPath: string): number {
   const source = readFileSync(join(root, mainPath), 'utf8');
-  const match = /onShutdownSignal\([^,]+,\s*config\.SHUTDOWN_GRACE_MS\s*\+\s*([\d_]+)/.exec(source);
-  if (!match) throw new Error(`${mainPath}: no onShutdownSignal(…, config.SHUTDOWN_GRACE_MS + N, …) found`);
+  const match = /onShutdownSignal\([^,]+,\s*(?:config\.SHUTDOWN_GRACE_MS|graceMs)\s*\+\s*([\d_]+)/.exec(
+    source,
+  );
+  if (!match) throw new Error(`${mainPath}: no onShutdownSignal(…, graceMs + N, …) found`);
   return Number(match[1]!.replace(/_/g, ''));
 }

@@ -22,7 +22,7 @@ describe('3 worker processes, 500 transactions', () => {
 
     expect(await ctx.store.transactions.countDocuments()).toBe(500);
     // Each claimed once (no lease ever expired) and finished once by exactly one worker.
-    expect(await ctx.store.transactions.countDocuments({ attempts: 1 })).toBe(500);
+    expect(await ctx.store.transactions.countDocuments({ claims: 1, calls: 1 })).toBe(500);
     const counts = processedCounts(workers);
     expect(counts.size).toBe(500);
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
@@ -64,7 +64,8 @@ describe('a worker SIGKILLed in the middle of its calls', () => {
     const records = await ctx.store.transactions.find().toArray();
     expect(records).toHaveLength(20);
     for (const record of records) {
-      expect(record.attempts).toBe(2); // the lost claim, then the rescuer's
+      expect(record.claims).toBe(2); // the lost claim, then the rescuer's
+      expect(record.attempts).toBe(0); // a crash is not a failed call
       expect(record.lease_token).toBeNull();
       // The rescuer waited for the lease to run out, then ran the full call.
       expect(record.processed_at!.getTime()).toBeGreaterThanOrEqual(killedAt + 4_000);

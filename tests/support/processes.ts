@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 
@@ -97,6 +98,28 @@ export interface StartOptions {
   compiled?: boolean;
   /** Extra node flags (benchmarks: `--cpu-prof`, which NODE_OPTIONS does not allow). */
   nodeArgs?: readonly string[];
+  /**
+   * Skew the process's wall clock (libfaketime, e.g. '+45s' or '-45s'); its monotonic clock is
+   * left alone. Needs Debian's `faketime` package (scripts/bootstrap.sh installs it for tests).
+   */
+  clockOffset?: string;
+}
+
+/** libfaketime's preload library, wherever the Debian package put it for this architecture. */
+export function libfaketimePath(): string {
+  const dirs = ['/usr/lib/faketime', ...safeList('/usr/lib').map((d) => `/usr/lib/${d}/faketime`)];
+  const found = dirs.map((dir) => path.join(dir, 'libfaketime.so.1')).find((file) => existsSync(file));
+  if (!found)
+    throw new Error("libfaketime not found: install Debian's faketime package (apt-get install faketime)");
+  return found;
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 export function startApp(
@@ -124,6 +147,14 @@ export function startApp(
       LOG_LEVEL: 'info',
       // Many workers run side by side in tests: never the fixed default metrics port.
       WORKER_METRICS_PORT: '0',
+      ...(options.clockOffset === undefined
+        ? {}
+        : {
+            // Preloaded into node itself (the `faketime` command would fork, and signals would miss).
+            LD_PRELOAD: libfaketimePath(),
+            FAKETIME: options.clockOffset,
+            FAKETIME_DONT_FAKE_MONOTONIC: '1',
+          }),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -81,7 +81,9 @@ export interface TransactionViewBody {
   transaction_id: string;
   status: string;
   amount: string;
+  calls: number;
   attempts: number;
+  claims: number;
   created_at: string;
   processed_at: string | null;
 }

@@ -8,6 +8,7 @@ import {
   createMongoClient,
   loadConfig,
   onShutdownSignal,
+  shutdownGraceMs,
   TransactionQueries,
   TransactionRepository,
 } from '@txhook/shared';
@@ -28,8 +29,9 @@ async function main(): Promise<void> {
   const repository = new TransactionRepository(client.db(config.MONGODB_DB));
   let server: Server | undefined;
 
-  onShutdownSignal(logger, config.SHUTDOWN_GRACE_MS + 5_000, async () => {
-    if (server) await closeGracefully(server, config.SHUTDOWN_GRACE_MS);
+  const graceMs = shutdownGraceMs(config, 'api');
+  onShutdownSignal(logger, graceMs + 5_000, async () => {
+    if (server) await closeGracefully(server, graceMs);
     await client.close();
     logger.info('api stopped');
   });

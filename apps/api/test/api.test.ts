@@ -164,6 +164,8 @@ describe('GET /v1/transactions/:transaction_id', () => {
     expect(Object.keys(response.body).sort()).toEqual([
       'amount',
       'attempts',
+      'calls',
+      'claims',
       'created_at',
       'currency',
       'destination_account',

@@ -12,6 +12,8 @@ const KNOWN_FIELDS = [
   '_id',
   'amount',
   'attempts',
+  'calls',
+  'claims',
   'created_at',
   'currency',
   'destination_account',
@@ -26,6 +28,7 @@ const KNOWN_FIELDS = [
   'source_account',
   'status',
   'transaction_id',
+  'unsettled_claims',
 ];
 
 let database: TestDatabase;

@@ -3,7 +3,7 @@ import type { ClaimedTransaction } from '@txhook/shared';
 /** Runs the external call for one claimed record; must reject with CallAbortedError on abort. */
 export type ExternalCall = (record: ClaimedTransaction, signal: AbortSignal) => Promise<void>;
 
-/** Thrown when a call is given up because the worker is shutting down. */
+/** Thrown when a call is given up (shutdown, lost lease, deadline: the worker knows which). */
 export class CallAbortedError extends Error {
   constructor() {
     super('external call aborted');
@@ -58,6 +58,14 @@ export function simulatedExternalCall(options: SimulatedCallOptions): ExternalCa
       throw new ExternalCallError('simulated external call failure');
     }
   };
+}
+
+/**
+ * FAULT INJECTION, tests only (FAULT_CRASH_ON_ID_PREFIX): the process exits the moment it starts
+ * the call of a matching transaction, as a call that crashes its worker would. Never set in production.
+ */
+export function crashingOnIdPrefix(call: ExternalCall, prefix: string, crash: () => never): ExternalCall {
+  return (record, signal) => (record.transaction_id.startsWith(prefix) ? crash() : call(record, signal));
 }
 
 /** A small deterministic PRNG (mulberry32): the same seed gives the same sequence. */

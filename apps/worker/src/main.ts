@@ -7,29 +7,47 @@ import {
   connectWithRetry,
   createLogger,
   createMongoClient,
+  DatabaseClock,
+  externalCallTimeoutMs,
   loadConfig,
   onShutdownSignal,
+  shutdownGraceMs,
   TransactionRepository,
 } from '@txhook/shared';
 import { Registry } from 'prom-client';
-import { seededRandom, simulatedExternalCall } from './external-call';
+import { crashingOnIdPrefix, seededRandom, simulatedExternalCall } from './external-call';
 import { createWorkerMetrics } from './metrics';
 import { startMetricsServer } from './metrics-server';
 import { RetryPolicy } from './retry-policy';
 import { TransactionWorker } from './transaction-worker';
 
+/** How often the database clock is re-anchored (see DatabaseClock). */
+const CLOCK_SYNC_INTERVAL_MS = 60_000;
+
 async function main(): Promise<void> {
   const config = loadConfig(process.env, { dotenv: true });
   const logger = createLogger('worker', config);
   const client = createMongoClient(config, { maxPoolSize: 20 });
-  const repository = new TransactionRepository(client.db(config.MONGODB_DB));
-  const externalCall = simulatedExternalCall({
+  const db = client.db(config.MONGODB_DB);
+  // Lease times come from the database's clock, so workers with skewed clocks still agree.
+  const clock = DatabaseClock.forDatabase(db);
+  const repository = new TransactionRepository(db, () => clock.now());
+  const simulatedCall = simulatedExternalCall({
     delayMs: config.PROCESSING_DELAY_MS,
     failureRate: config.EXTERNAL_CALL_FAILURE_RATE,
     ...(config.EXTERNAL_CALL_FAILURE_SEED === undefined
       ? {}
       : { random: seededRandom(config.EXTERNAL_CALL_FAILURE_SEED) }),
   });
+  const externalCall =
+    config.FAULT_CRASH_ON_ID_PREFIX === undefined
+      ? simulatedCall
+      : crashingOnIdPrefix(simulatedCall, config.FAULT_CRASH_ON_ID_PREFIX, () => {
+          logger.error('FAULT INJECTION: crashing on purpose (FAULT_CRASH_ON_ID_PREFIX)');
+          process.exit(86);
+        });
+  const callTimeoutMs = externalCallTimeoutMs(config);
+  const graceMs = shutdownGraceMs(config, 'worker');
   const registry = new Registry();
   let metricsServer: Server | undefined;
   const worker: TransactionWorker = new TransactionWorker(repository, externalCall, logger, {
@@ -39,6 +57,8 @@ async function main(): Promise<void> {
     concurrency: config.WORKER_CONCURRENCY,
     pollIntervalMs: config.POLL_INTERVAL_MS,
     claimBatchSize: config.CLAIM_BATCH_SIZE,
+    externalCallTimeoutMs: callTimeoutMs,
+    maxClaims: config.MAX_CLAIMS,
     retryPolicy: new RetryPolicy({
       maxAttempts: config.MAX_ATTEMPTS,
       baseDelayMs: config.RETRY_BASE_DELAY_MS,
@@ -47,8 +67,10 @@ async function main(): Promise<void> {
     observer: createWorkerMetrics(registry, { inFlight: () => worker.inFlightCount }),
   });
   // Grace for in-flight calls, then time to release leases and close the pool.
-  onShutdownSignal(logger, config.SHUTDOWN_GRACE_MS + 10_000, async () => {
-    await worker.stop(config.SHUTDOWN_GRACE_MS);
+  let clockSync: NodeJS.Timeout | undefined;
+  onShutdownSignal(logger, graceMs + 10_000, async () => {
+    clearInterval(clockSync);
+    await worker.stop(graceMs);
     await client.close();
     metricsServer?.closeAllConnections();
     metricsServer?.close();
@@ -61,9 +83,22 @@ async function main(): Promise<void> {
 
   await connectWithRetry(
     client,
-    () => repository.ensureIndexes(),
+    async () => {
+      await repository.ensureIndexes();
+      await clock.sync();
+    },
     (attempt, error) => logger.warn('database not ready, retrying', { attempt, error: String(error) }),
   );
+  logger.info('database clock synced', {
+    offset_ms: clock.now().getTime() - Date.now(),
+    uncertainty_ms: Math.round(clock.uncertaintyMs),
+  });
+  // Re-anchor now and then: the monotonic clock drifts a little from the server's.
+  clockSync = setInterval(() => {
+    clock
+      .sync()
+      .catch((error: unknown) => logger.warn('database clock sync failed', { error: String(error) }));
+  }, CLOCK_SYNC_INTERVAL_MS);
   worker.start();
 }
 

@@ -3,13 +3,12 @@ import type { ClaimedTransaction } from '@txhook/shared';
 import type { WorkerObserver } from './worker-observer';
 
 /**
- * A claim counts as a reclaim when the record was claimed before (attempts > 1) and no failure
- * was recorded (no last_error): the earlier attempt left no outcome, so its lease expired (worker
- * died or stalled) or it was released at a graceful shutdown. Lease expiries after a recorded
- * failure are not told apart from retries; txhook_worker_leases_lost_total sees those.
+ * A claim counts as a reclaim when an earlier lease of the record ended without an outcome (its
+ * worker died, stalled past the lease or lost the claim reply): `unsettled_claims` counts this
+ * claim and every such earlier one. Failures, successes and shutdown releases settle a lease.
  */
-export function isReclaim(record: Pick<ClaimedTransaction, 'attempts' | 'last_error'>): boolean {
-  return record.attempts > 1 && record.last_error === null;
+export function isReclaim(record: Pick<ClaimedTransaction, 'unsettled_claims'>): boolean {
+  return record.unsettled_claims > 1;
 }
 
 /**
@@ -22,14 +21,30 @@ export function createWorkerMetrics(registry: Registry, sources: { inFlight: () 
   const claims = counter('txhook_worker_claims_total', 'Records claimed by this worker');
   const reclaims = counter(
     'txhook_worker_reclaims_total',
-    'Claims of records whose previous attempt left no outcome (lease expired, or released on shutdown)',
+    'Claims of records an earlier lease of which ended without an outcome (worker died or stalled)',
   );
   const processed = counter('txhook_worker_processed_total', 'Records this worker marked PROCESSED');
   const retries = counter('txhook_worker_retries_total', 'Failed calls scheduled for another attempt');
   const failed = counter('txhook_worker_failed_total', 'Records marked FAILED after their last attempt');
   const leasesLost = counter(
     'txhook_worker_leases_lost_total',
-    'Outcome writes refused by fencing: the lease had expired and another worker took the record',
+    'Leases found held by another worker: call aborted by the heartbeat, not started, or outcome fenced out',
+  );
+  const timeouts = counter(
+    'txhook_worker_call_timeouts_total',
+    'External calls aborted at EXTERNAL_CALL_TIMEOUT_MS (each counted as a failed attempt)',
+  );
+  const poisoned = counter(
+    'txhook_worker_poisoned_total',
+    'Records marked FAILED as poison: leased MAX_CLAIMS times without an outcome',
+  );
+  const ownReclaims = counter(
+    'txhook_worker_own_lease_reclaims_total',
+    'Running calls whose lease expired during a stall and that this worker claimed back (no second call)',
+  );
+  const released = counter(
+    'txhook_worker_released_total',
+    'Calls cut short by shutdown and given back to the queue (no attempt spent)',
   );
   const lag = new Histogram({
     name: 'txhook_worker_processing_lag_seconds',
@@ -58,5 +73,9 @@ export function createWorkerMetrics(registry: Registry, sources: { inFlight: () 
     retryScheduled: () => retries.inc(),
     failed: () => failed.inc(),
     leaseLost: () => leasesLost.inc(),
+    callTimedOut: () => timeouts.inc(),
+    poisoned: () => poisoned.inc(),
+    ownLeaseReclaimed: () => ownReclaims.inc(),
+    released: () => released.inc(),
   };
 }

@@ -89,7 +89,7 @@ describe('TransactionWorker', () => {
     for (const id of ids) expect(external.calls.get(id)).toBe(1);
     const records = await repository.collection.find().toArray();
     for (const record of records) {
-      expect(record.attempts).toBe(1);
+      expect(record).toMatchObject({ calls: 1, claims: 1, attempts: 0 });
       expect(record.processed_at).toBeInstanceOf(Date);
       expect(record.processed_at!.getTime() - record.created_at.getTime()).toBeGreaterThanOrEqual(200);
       expect(record.lease_token).toBeNull();
@@ -116,7 +116,7 @@ describe('TransactionWorker', () => {
     startWorker(second.call, { leaseMs: 1_000 });
     await waitFor('PROCESSED', allProcessed(1), 10_000);
     expect(second.calls.size).toBe(0);
-    expect((await repository.findByTransactionId(id!))?.attempts).toBe(1);
+    expect(await repository.findByTransactionId(id!)).toMatchObject({ calls: 1, claims: 1, attempts: 0 });
   });
 
   it('does not overwrite a record whose lease another worker took over (fencing)', async () => {
@@ -181,7 +181,7 @@ describe('TransactionWorker', () => {
     const attemptsSeen: number[] = [];
     const failOnce: ExternalCall = async (record) => {
       attemptsSeen.push(record.attempts);
-      if (record.attempts === 1) throw new ExternalCallError('upstream said 502');
+      if (record.attempts === 0) throw new ExternalCallError('upstream said 502');
       await abortableDelay(10, new AbortController().signal);
     };
     startWorker(failOnce, {
@@ -204,9 +204,9 @@ describe('TransactionWorker', () => {
 
     await waitFor('PROCESSED', allProcessed(1), 5_000);
     const done = await repository.findByTransactionId(id!);
-    expect(done?.attempts).toBe(2);
-    expect(done?.last_error).toBe('upstream said 502');
-    expect(attemptsSeen).toEqual([1, 2]);
+    expect(done).toMatchObject({ calls: 2, claims: 2, attempts: 1, last_error: 'upstream said 502' });
+    // The call sees how many earlier calls failed.
+    expect(attemptsSeen).toEqual([0, 1]);
   });
 
   it('marks a record FAILED after its last allowed attempt, with the error, and calls no more', async () => {
@@ -227,7 +227,7 @@ describe('TransactionWorker', () => {
       },
       5_000,
     );
-    expect(failed.attempts).toBe(3);
+    expect(failed).toMatchObject({ attempts: 3, calls: 3, claims: 3 });
     expect(failed.last_error).toBe('card network down');
     expect(failed.failed_at).toBeInstanceOf(Date);
     expect(failed.processed_at).toBeNull();

@@ -28,10 +28,9 @@ async function seed(ids: string[]): Promise<void> {
 }
 
 describe('isReclaim', () => {
-  it('is a repeat claim with no recorded failure', () => {
-    expect(isReclaim({ attempts: 1, last_error: null })).toBe(false);
-    expect(isReclaim({ attempts: 2, last_error: null })).toBe(true);
-    expect(isReclaim({ attempts: 2, last_error: 'boom' })).toBe(false);
+  it('is a claim after an earlier lease that ended without an outcome', () => {
+    expect(isReclaim({ unsettled_claims: 1 })).toBe(false);
+    expect(isReclaim({ unsettled_claims: 2 })).toBe(true);
   });
 });
 
@@ -103,6 +102,14 @@ describe('worker metrics', () => {
       expect(sample(after, 'txhook_worker_retries_total')).toBe(2);
       expect(sample(after, 'txhook_worker_failed_total')).toBe(1);
       expect(sample(after, 'txhook_worker_leases_lost_total')).toBe(0);
+      for (const name of [
+        'txhook_worker_call_timeouts_total',
+        'txhook_worker_poisoned_total',
+        'txhook_worker_own_lease_reclaims_total',
+        'txhook_worker_released_total',
+      ]) {
+        expect(sample(after, name)).toBe(0);
+      }
       expect(sample(after, 'txhook_worker_processing_lag_seconds_count')).toBe(5);
       expect(sample(after, 'txhook_worker_processing_lag_seconds_bucket', { le: '0.1' })).toBe(0);
       expect(sample(after, 'txhook_worker_in_flight')).toBe(0);

@@ -158,7 +158,7 @@ describe.each(targets)('conformance: $name', (target) => {
       expect(all).toHaveLength(DOCUMENTS);
       expect(new Set(all).size).toBe(DOCUMENTS);
       const transactions = clients[0]!.db(dbName).collection('transactions');
-      expect(await transactions.countDocuments({ attempts: 1, lease_token: { $ne: null } })).toBe(DOCUMENTS);
+      expect(await transactions.countDocuments({ claims: 1, lease_token: { $ne: null } })).toBe(DOCUMENTS);
       expect(claimedBy.filter((mine) => mine.length > 0).length).toBeGreaterThanOrEqual(2);
     } finally {
       await Promise.all(clients.map((c) => c.close()));

@@ -18,6 +18,15 @@ const integer = (min: number, max: number, fallback: number) =>
     .max(max)
     .default(fallback);
 
+/** A whole number that stays undefined when unset (its default depends on other settings). */
+const optionalInteger = (min: number, max: number) =>
+  z.coerce
+    .number({ error: 'must be a whole number' })
+    .int({ error: 'must be a whole number' })
+    .min(min)
+    .max(max)
+    .optional();
+
 const mongoUrl = z
   .string()
   .regex(/^mongodb(\+srv)?:\/\/\S+$/, { error: 'must start with mongodb:// or mongodb+srv://' });
@@ -58,8 +67,18 @@ export const configSchema = z.object({
   LEASE_MS: integer(1_000, 3_600_000, 30_000),
   /** Most external calls one worker process runs at once (they are I/O waits, not CPU work). */
   WORKER_CONCURRENCY: integer(1, 100_000, 10_000),
-  /** Attempts of the external call before a record becomes FAILED. */
+  /** Failed external calls (errors, deadlines) before a record becomes FAILED. */
   MAX_ATTEMPTS: integer(1, 100, 5),
+  /**
+   * Leases without an outcome (the worker crashed or stalled each time) before a record is poison:
+   * FAILED instead of leased again.
+   */
+  MAX_CLAIMS: integer(1, 1_000, 10),
+  /**
+   * Deadline of one external call; past it the call is aborted and counts as a failed attempt.
+   * Default: twice PROCESSING_DELAY_MS, at least 60 s (see externalCallTimeoutMs).
+   */
+  EXTERNAL_CALL_TIMEOUT_MS: optionalInteger(100, 3_600_000),
   /** Backoff after the first failed attempt; doubles per attempt (with jitter) up to the max. */
   RETRY_BASE_DELAY_MS: integer(0, 3_600_000, 1_000),
   RETRY_MAX_DELAY_MS: integer(0, 86_400_000, 60_000),
@@ -69,14 +88,23 @@ export const configSchema = z.object({
     .min(0)
     .max(1)
     .default(0),
+  /**
+   * Fault injection, tests only: the worker process exits (code 86) when it starts the call of a
+   * transaction whose id starts with this prefix, as if the call crashed it (poison record).
+   */
+  FAULT_CRASH_ON_ID_PREFIX: z.string().min(1).optional(),
   /** Makes injected failures reproducible (same seed, same sequence). */
   EXTERNAL_CALL_FAILURE_SEED: integer(0, 2 ** 31 - 1, 0).optional(),
   /** Most records a worker claims per round trip of claiming. */
   CLAIM_BATCH_SIZE: integer(1, 10_000, 200),
   /** Idle wait between claim attempts when nothing is due. */
   POLL_INTERVAL_MS: integer(10, 60_000, 500),
-  /** On SIGTERM, how long in-flight work may run before its leases are released. */
-  SHUTDOWN_GRACE_MS: integer(0, 600_000, 10_000),
+  /**
+   * On SIGTERM, how long in-flight work may run before it is aborted (API: requests; worker: calls,
+   * whose leases are then released). Default: API 10 s; worker the call deadline + 5 s, so a
+   * deploy never cuts a call short (see shutdownGraceMs).
+   */
+  SHUTDOWN_GRACE_MS: optionalInteger(0, 3_700_000),
   /** Port of the worker's GET /metrics (Prometheus); 0 = any free port (logged at start-up). */
   WORKER_METRICS_PORT: integer(0, 65535, 9464),
   /** Largest request body the API reads. */
@@ -121,6 +149,20 @@ export interface LoadConfigOptions {
   dotenv?: boolean;
 }
 
+/** The external call's deadline: EXTERNAL_CALL_TIMEOUT_MS, else 2 x PROCESSING_DELAY_MS, at least 60 s. */
+export function externalCallTimeoutMs(config: AppConfig): number {
+  return config.EXTERNAL_CALL_TIMEOUT_MS ?? Math.max(60_000, 2 * config.PROCESSING_DELAY_MS);
+}
+
+/**
+ * SHUTDOWN_GRACE_MS, else the app's default: the API drains requests for 10 s; the worker waits
+ * for a whole call (its deadline, plus 5 s to record the outcome), so a deploy aborts none.
+ */
+export function shutdownGraceMs(config: AppConfig, app: 'api' | 'worker'): number {
+  if (config.SHUTDOWN_GRACE_MS !== undefined) return config.SHUTDOWN_GRACE_MS;
+  return app === 'api' ? 10_000 : externalCallTimeoutMs(config) + 5_000;
+}
+
 /** Reads and validates the configuration; throws ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): AppConfig {
   if (options.dotenv) loadDotenv({ quiet: true });
@@ -129,6 +171,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   const parsed = configSchema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const timeout = parsed.data.EXTERNAL_CALL_TIMEOUT_MS;
+  if (timeout !== undefined && timeout <= parsed.data.PROCESSING_DELAY_MS) {
+    throw new ConfigError([
+      `EXTERNAL_CALL_TIMEOUT_MS: must be above PROCESSING_DELAY_MS (${parsed.data.PROCESSING_DELAY_MS}), or every call times out`,
+    ]);
   }
   return parsed.data;
 }

@@ -1,6 +1,7 @@
 export * from './access-config';
 export * from './config';
 export * from './currencies';
+export * from './database-clock';
 export * from './lifecycle';
 export * from './insert-coalescer';
 export * from './logger';

@@ -6,6 +6,7 @@ import {
   type Db,
   type Filter,
   type IndexDescription,
+  type ObjectId,
   type WithId,
 } from 'mongodb';
 import { DatabaseNotReadyError, DatabaseSetupError } from './mongo';
@@ -61,6 +62,17 @@ export type RecordOutcome =
   | { outcome: 'duplicate'; record: TransactionDocument }
   | { outcome: 'conflict'; record: TransactionDocument };
 
+/** One lease of one record: what the heartbeat and the fenced writes name. */
+export interface LeaseRef {
+  transaction_id: string;
+  lease_token: string;
+}
+
+/** Every claim counts a lease, and one without an outcome until the lease ends with one. */
+const CLAIM_COUNTERS = { claims: 1, unsettled_claims: 1 } as const;
+/** A call that ended in failure: one attempt spent, and the lease ended with an outcome. */
+const FAILED_CALL = { attempts: 1, unsettled_claims: -1 } as const;
+
 /** A record a worker holds a lease on: only `lease_token` lets it finish or release the record. */
 export interface ClaimedTransaction extends TransactionDocument {
   lease_token: string;
@@ -82,6 +94,11 @@ export class TransactionRepository {
   ) {
     this.collection = db.collection<TransactionDocument>(TRANSACTIONS_COLLECTION);
     this.inserts = new InsertCoalescer(this.collection);
+  }
+
+  /** The clock lease times come from (the database's, in the worker: see DatabaseClock). */
+  clockNow(): Date {
+    return this.now();
   }
 
   /**
@@ -158,7 +175,7 @@ export class TransactionRepository {
 
   /**
    * Atomically takes the oldest due record: stamps a fresh lease token, pushes `due_at` to the
-   * lease expiry (so nobody else can take it meanwhile) and counts the attempt.
+   * lease expiry (so nobody else can take it meanwhile) and counts the claim.
    */
   async claimNext(owner: string, leaseMs: number): Promise<ClaimedTransaction | null> {
     const now = this.now();
@@ -172,7 +189,7 @@ export class TransactionRepository {
           lease_expires_at: expiresAt,
           due_at: expiresAt,
         },
-        $inc: { attempts: 1 },
+        $inc: CLAIM_COUNTERS,
       },
       { sort: { due_at: 1 }, returnDocument: 'after' },
     );
@@ -186,39 +203,145 @@ export class TransactionRepository {
    * worker stamped in between is simply not ours: each record is claimed exactly once.
    */
   async claimBatch(owner: string, leaseMs: number, limit: number): Promise<ClaimedTransaction[]> {
+    return (await this.claimDue(owner, leaseMs, limit)).claimed;
+  }
+
+  /**
+   * claimBatch, plus the poison check: a due record already leased `maxClaims` times without an
+   * outcome (its call keeps crashing or stalling its worker) is not leased again but FAILED,
+   * with a last_error that says why. Returns the ids so failed in `poisoned`.
+   */
+  async claimDue(
+    owner: string,
+    leaseMs: number,
+    limit: number,
+    maxClaims = Number.POSITIVE_INFINITY,
+  ): Promise<{ claimed: ClaimedTransaction[]; poisoned: string[] }> {
     const now = this.now();
     const due = { status: TransactionStatus.PROCESSING, due_at: { $lte: now } };
     const candidates = await this.collection
       .find(due, { projection: { _id: 1 }, sort: { due_at: 1 }, limit })
       .toArray();
-    if (candidates.length === 0) return [];
+    if (candidates.length === 0) return { claimed: [], poisoned: [] };
+    const candidateIds = { $in: candidates.map((candidate) => candidate._id) };
+    const bounded = Number.isFinite(maxClaims);
     const leaseToken = randomUUID();
     const expiresAt = new Date(now.getTime() + leaseMs);
     const stamped = await this.collection.updateMany(
-      { ...due, _id: { $in: candidates.map((candidate) => candidate._id) } },
+      // `$not $gte` also matches records stored before the counter existed.
+      { ...due, _id: candidateIds, ...(bounded ? { unsettled_claims: { $not: { $gte: maxClaims } } } : {}) },
       {
         $set: { lease_owner: owner, lease_token: leaseToken, lease_expires_at: expiresAt, due_at: expiresAt },
-        $inc: { attempts: 1 },
+        $inc: CLAIM_COUNTERS,
       },
     );
-    if (stamped.modifiedCount === 0) return [];
-    return (await this.collection
+    let poisoned: string[] = [];
+    // Fewer stamped than read: another worker took some, or some are poison.
+    if (bounded && stamped.modifiedCount < candidates.length) {
+      poisoned = await this.failPoisoned(candidateIds, now, maxClaims);
+    }
+    if (stamped.modifiedCount === 0) return { claimed: [], poisoned };
+    const claimed = (await this.collection
       .find({ lease_token: leaseToken }, { readPreference: 'primary' })
       .toArray()) as ClaimedTransaction[];
+    return { claimed, poisoned };
+  }
+
+  private async failPoisoned(ids: { $in: ObjectId[] }, now: Date, maxClaims: number): Promise<string[]> {
+    const poison = {
+      status: TransactionStatus.PROCESSING,
+      due_at: { $lte: now },
+      _id: ids,
+      unsettled_claims: { $gte: maxClaims },
+    } as const;
+    const found = await this.collection.find(poison, { projection: { transaction_id: 1 } }).toArray();
+    if (found.length === 0) return [];
+    const error =
+      `poison record: leased ${maxClaims} times without an outcome (its worker crashed, stalled ` +
+      'past its lease or lost the reply each time); not claimed again until requeued';
+    await this.collection.updateMany(
+      { ...poison, transaction_id: { $in: found.map((doc) => doc.transaction_id) } },
+      {
+        $set: {
+          status: TransactionStatus.FAILED,
+          last_error: error,
+          failed_at: now,
+          lease_owner: null,
+          lease_token: null,
+          lease_expires_at: null,
+        },
+      },
+    );
+    // Read back: only those we moved (a concurrent worker may have failed the same ones).
+    const failed = await this.collection
+      .find(
+        {
+          transaction_id: { $in: found.map((doc) => doc.transaction_id) },
+          status: TransactionStatus.FAILED,
+          failed_at: now,
+        },
+        { projection: { transaction_id: 1 } },
+      )
+      .toArray();
+    return failed.map((doc) => doc.transaction_id);
   }
 
   /**
-   * Heartbeat: extends the leases a worker is still working on, named by their tokens, so a lease
-   * it has lost (another worker holds a new token) is never extended. Returns how many were.
+   * Heartbeat: extends the leases a worker is still working on, named by record and token, so a
+   * lease it has lost (another worker holds a new token) is never extended. Answers, per record,
+   * the token under which `owner` leases it now: the given token (renewed), a newer one (the
+   * owner claimed it again meanwhile), or nothing (lost to another worker, or finished).
    */
-  async renewLeases(leaseTokens: readonly string[], leaseMs: number): Promise<number> {
-    if (leaseTokens.length === 0) return 0;
+  async renewLeases(
+    owner: string,
+    leases: readonly LeaseRef[],
+    leaseMs: number,
+  ): Promise<Map<string, string>> {
+    return this.touchLeases(owner, leases, leaseMs, {});
+  }
+
+  /**
+   * Just before the external calls of `leases` start: counts one call on each record still leased
+   * by its token (fenced), renewing the lease in the same write. Answers as renewLeases: only the
+   * records still under the given token were counted and may start their call.
+   */
+  async startCalls(
+    owner: string,
+    leases: readonly LeaseRef[],
+    leaseMs: number,
+  ): Promise<Map<string, string>> {
+    return this.touchLeases(owner, leases, leaseMs, { calls: 1 });
+  }
+
+  private async touchLeases(
+    owner: string,
+    leases: readonly LeaseRef[],
+    leaseMs: number,
+    increments: Partial<Record<'calls', number>>,
+  ): Promise<Map<string, string>> {
+    if (leases.length === 0) return new Map();
     const expiresAt = new Date(this.now().getTime() + leaseMs);
-    const result = await this.collection.updateMany(
-      { lease_token: { $in: [...leaseTokens] }, status: TransactionStatus.PROCESSING },
-      { $set: { lease_expires_at: expiresAt, due_at: expiresAt } },
+    const ids = { $in: leases.map((lease) => lease.transaction_id) };
+    // A record carries one token at a time, so ids x tokens matches exactly the given pairs.
+    await this.collection.updateMany(
+      {
+        transaction_id: ids,
+        lease_token: { $in: [...new Set(leases.map((lease) => lease.lease_token))] },
+        status: TransactionStatus.PROCESSING,
+      },
+      {
+        $set: { lease_expires_at: expiresAt, due_at: expiresAt },
+        ...(Object.keys(increments).length > 0 ? { $inc: increments } : {}),
+      },
     );
-    return result.modifiedCount;
+    const held = await this.collection
+      .find(
+        { transaction_id: ids, lease_owner: owner, status: TransactionStatus.PROCESSING },
+        // The write just made must be seen: read the primary.
+        { projection: { transaction_id: 1, lease_token: 1 }, readPreference: 'primary' },
+      )
+      .toArray();
+    return new Map(held.map((doc) => [doc.transaction_id, doc.lease_token ?? '']));
   }
 
   /**
@@ -281,21 +404,25 @@ export class TransactionRepository {
 
   /** After a failed attempt: due again at `retryAt` (the backoff), with the error kept. Fenced. */
   scheduleRetry(transactionId: string, leaseToken: string, error: string, retryAt: Date): Promise<boolean> {
-    return this.finishLease(transactionId, leaseToken, { due_at: retryAt, last_error: error });
+    return this.finishLease(transactionId, leaseToken, { due_at: retryAt, last_error: error }, FAILED_CALL);
   }
 
   /** After the last allowed attempt failed: FAILED, out of the queue until requeued. Fenced. */
   markFailed(transactionId: string, leaseToken: string, error: string): Promise<boolean> {
-    return this.finishLease(transactionId, leaseToken, {
-      status: TransactionStatus.FAILED,
-      last_error: error,
-      failed_at: this.now(),
-    });
+    return this.finishLease(
+      transactionId,
+      leaseToken,
+      { status: TransactionStatus.FAILED, last_error: error, failed_at: this.now() },
+      FAILED_CALL,
+    );
   }
 
-  /** Gives a record back so another worker may take it at once (used on shutdown). Fenced. */
+  /**
+   * Gives a record back so another worker may take it at once (used on shutdown). Fenced. Not a
+   * failure: `attempts` is untouched, and the lease counts as settled (no poison suspicion).
+   */
   releaseLease(transactionId: string, leaseToken: string): Promise<boolean> {
-    return this.finishLease(transactionId, leaseToken, { due_at: this.now() });
+    return this.finishLease(transactionId, leaseToken, { due_at: this.now() }, { unsettled_claims: -1 });
   }
 
   /**
@@ -354,6 +481,8 @@ export class TransactionRepository {
       status: TransactionStatus.PROCESSING,
       due_at: now,
       attempts: 0,
+      // A fresh poison budget too; `calls` and `claims` keep the whole history.
+      unsettled_claims: 0,
       failed_at: null,
       last_error: null,
       requeued_by: requeuedBy,
@@ -369,10 +498,14 @@ export class TransactionRepository {
     transactionId: string,
     leaseToken: string,
     changes: Partial<TransactionDocument>,
+    increments: Partial<Record<'attempts' | 'unsettled_claims', number>> = {},
   ): Promise<boolean> {
     const result = await this.collection.updateOne(
       { transaction_id: transactionId, lease_token: leaseToken, status: TransactionStatus.PROCESSING },
-      { $set: { ...changes, lease_owner: null, lease_token: null, lease_expires_at: null } },
+      {
+        $set: { ...changes, lease_owner: null, lease_token: null, lease_expires_at: null },
+        ...(Object.keys(increments).length > 0 ? { $inc: increments } : {}),
+      },
     );
     return result.modifiedCount === 1;
   }

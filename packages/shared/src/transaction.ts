@@ -26,8 +26,21 @@ export interface TransactionDocument {
   processed_at: Date | null;
   /** When a worker may claim it next: creation time, then the expiry of the current lease. */
   due_at: Date;
-  /** How many times a worker has claimed it (since it was last requeued). */
+  /**
+   * External calls started for it, counted (fenced by the lease) just before each call starts: a
+   * worker that dies between that write and the call over-counts by one, never under-counts.
+   */
+  calls: number;
+  /** Calls that ended in failure (error or deadline) since it was last requeued: MAX_ATTEMPTS bounds it. */
   attempts: number;
+  /** Times a worker leased it. */
+  claims: number;
+  /**
+   * Leases since the last requeue that ended without an outcome (worker crashed, stalled past its
+   * lease, lost a claim reply). Not shown: past MAX_CLAIMS the record is poison and FAILED.
+   * Shutdown releases are an outcome ("given back") and do not count.
+   */
+  unsettled_claims: number;
   /** Why the last attempt failed; null until one does. */
   last_error: string | null;
   failed_at: Date | null;
@@ -59,10 +72,15 @@ export const transactionViewSchema = z
       .meta({ description: 'Exact decimal with the currency minor units' }),
     currency: z.string().regex(/^[A-Z]{3}$/),
     status: z.enum([TransactionStatus.PROCESSING, TransactionStatus.PROCESSED, TransactionStatus.FAILED]),
+    calls: z
+      .int()
+      .min(0)
+      .meta({ description: 'External calls started for it, ever (a worker crash can over-count by one)' }),
     attempts: z
       .int()
       .min(0)
-      .meta({ description: 'How many times a worker claimed it (since last requeued)' }),
+      .meta({ description: 'Calls that ended in failure since last requeued; MAX_ATTEMPTS bounds it' }),
+    claims: z.int().min(0).meta({ description: 'Times a worker leased it, ever' }),
     last_error: z
       .string()
       .nullable()
@@ -93,7 +111,10 @@ export function toTransactionView(doc: TransactionDocument): TransactionView {
     amount: doc.amount.toString(),
     currency: doc.currency,
     status: doc.status,
+    // Records stored before the counters existed lack calls/claims.
+    calls: doc.calls ?? 0,
     attempts: doc.attempts,
+    claims: doc.claims ?? 0,
     last_error: doc.last_error,
     next_attempt_at: isWaitingForRetry(doc) ? doc.due_at.toISOString() : null,
     created_at: doc.created_at.toISOString(),
@@ -144,7 +165,10 @@ export function newTransactionDocument(
     created_at: createdAt,
     processed_at: null,
     due_at: createdAt,
+    calls: 0,
     attempts: 0,
+    claims: 0,
+    unsettled_claims: 0,
     last_error: null,
     failed_at: null,
     lease_owner: null,

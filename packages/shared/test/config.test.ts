@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../src/config';
+import { ConfigError, externalCallTimeoutMs, loadConfig, shutdownGraceMs } from '../src/config';
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
@@ -46,6 +46,27 @@ describe('loadConfig', () => {
     for (const w of ['majority', '1', '3']) {
       expect(loadConfig({ MONGODB_WRITE_CONCERN: w }).MONGODB_WRITE_CONCERN).toBe(w);
     }
+  });
+});
+
+describe('loadConfig: call deadline, claims and shutdown grace', () => {
+  it('gives the call a deadline above its duration and the worker a grace covering a whole call', () => {
+    const config = loadConfig({});
+    expect(config.MAX_CLAIMS).toBe(10);
+    expect(externalCallTimeoutMs(config)).toBe(60_000);
+    expect(shutdownGraceMs(config, 'worker')).toBe(65_000);
+    expect(shutdownGraceMs(config, 'api')).toBe(10_000);
+    const slow = loadConfig({ PROCESSING_DELAY_MS: '45000' });
+    expect(externalCallTimeoutMs(slow)).toBe(90_000);
+    expect(shutdownGraceMs(slow, 'worker')).toBe(95_000);
+  });
+
+  it('takes explicit values, and refuses a deadline that every call would hit', () => {
+    const config = loadConfig({ EXTERNAL_CALL_TIMEOUT_MS: '40000', SHUTDOWN_GRACE_MS: '0' });
+    expect(externalCallTimeoutMs(config)).toBe(40_000);
+    expect(shutdownGraceMs(config, 'worker')).toBe(0);
+    expect(shutdownGraceMs(config, 'api')).toBe(0);
+    expect(() => loadConfig({ EXTERNAL_CALL_TIMEOUT_MS: '30000' })).toThrow(/EXTERNAL_CALL_TIMEOUT_MS/);
   });
 });
 

@@ -1,9 +1,14 @@
 import { Decimal128 } from 'mongodb';
-import { TransactionRepository } from '../src/repository';
+import { TransactionRepository, type ClaimedTransaction, type LeaseRef } from '../src/repository';
 import { toTransactionView, TransactionStatus } from '../src/transaction';
 import { transactionWebhookSchema } from '../src/schemas';
 import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
 import { sampleWebhook } from '../../../tests/support/webhooks';
+
+const leaseOf = (record: ClaimedTransaction): LeaseRef => ({
+  transaction_id: record.transaction_id,
+  lease_token: record.lease_token,
+});
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -73,13 +78,13 @@ describe('leases', () => {
     repo = new TransactionRepository(database.db, clock);
   });
 
-  it('claims a due record once, stamping owner, token, expiry and attempt', async () => {
+  it('claims a due record once, stamping owner, token, expiry and counting the claim', async () => {
     const { record } = await repo.recordWebhook(webhook());
     const claimed = await repo.claimNext('worker-a', 10_000);
     expect(claimed?.transaction_id).toBe(record.transaction_id);
     expect(claimed?.lease_owner).toBe('worker-a');
     expect(claimed?.lease_token).toEqual(expect.any(String));
-    expect(claimed?.attempts).toBe(1);
+    expect(claimed).toMatchObject({ claims: 1, unsettled_claims: 1, calls: 0, attempts: 0 });
     expect(claimed?.lease_expires_at.getTime()).toBe(nowMs + 10_000);
     expect(await repo.claimNext('worker-b', 10_000)).toBeNull();
   });
@@ -94,7 +99,7 @@ describe('leases', () => {
     const second = await repo.claimNext('worker-b', 10_000);
     expect(second?.transaction_id).toBe(first?.transaction_id);
     expect(second?.lease_token).not.toBe(first?.lease_token);
-    expect(second?.attempts).toBe(2);
+    expect(second).toMatchObject({ claims: 2, unsettled_claims: 2, attempts: 0 });
   });
 
   it('fences completion: the holder of an old token cannot mark the record PROCESSED', async () => {
@@ -124,11 +129,123 @@ describe('leases', () => {
     const kept = await repo.claimNext('worker-a', 1_000);
     const other = await repo.claimNext('worker-a', 1_000);
     nowMs += 500;
-    expect(await repo.renewLeases([kept!.lease_token], 1_000)).toBe(1);
+    expect(await repo.renewLeases('worker-a', [leaseOf(kept!)], 1_000)).toEqual(
+      new Map([[kept!.transaction_id, kept!.lease_token]]),
+    );
     nowMs += 600; // `other` expired, `kept` still valid
     const reclaimed = await repo.claimNext('worker-b', 1_000);
     expect(reclaimed?.transaction_id).toBe(other!.transaction_id);
     expect(await repo.claimNext('worker-b', 1_000)).toBeNull();
+  });
+
+  it('tells the heartbeat, per record, which leases are still ours and under which token', async () => {
+    await repo.collection.deleteMany({});
+    await repo.recordWebhook(webhook());
+    await repo.recordWebhook(webhook());
+    await repo.recordWebhook(webhook());
+    const batch = await repo.claimBatch('worker-a', 1_000, 3);
+    expect(batch).toHaveLength(3);
+    const [lost, reclaimedByUs, kept] = batch as [ClaimedTransaction, ClaimedTransaction, ClaimedTransaction];
+    nowMs += 1_001;
+    // One lease is taken by another worker, one claimed back by the same worker (new token).
+    await repo.collection.updateMany(
+      { transaction_id: kept.transaction_id },
+      { $set: { due_at: new Date(nowMs + 60_000) } },
+    );
+    await repo.collection.updateMany(
+      { transaction_id: reclaimedByUs.transaction_id },
+      { $set: { due_at: new Date(nowMs + 60_000) } },
+    );
+    const takeover = await repo.claimNext('worker-b', 1_000);
+    expect(takeover?.transaction_id).toBe(lost.transaction_id);
+    await repo.collection.updateMany(
+      { transaction_id: reclaimedByUs.transaction_id },
+      { $set: { due_at: new Date(0) } },
+    );
+    const again = await repo.claimNext('worker-a', 1_000);
+    expect(again?.transaction_id).toBe(reclaimedByUs.transaction_id);
+
+    const held = await repo.renewLeases('worker-a', batch.map(leaseOf), 5_000);
+    expect(held).toEqual(
+      new Map([
+        [reclaimedByUs.transaction_id, again!.lease_token],
+        [kept.transaction_id, kept.lease_token],
+      ]),
+    );
+    // Only the lease named by its token was extended; the other worker's is untouched.
+    const stored = await repo.collection.find().toArray();
+    const byId = new Map(stored.map((doc) => [doc.transaction_id, doc]));
+    expect(byId.get(kept.transaction_id)?.lease_expires_at?.getTime()).toBe(nowMs + 5_000);
+    expect(byId.get(lost.transaction_id)?.lease_owner).toBe('worker-b');
+    expect(byId.get(lost.transaction_id)?.lease_expires_at?.getTime()).toBe(
+      takeover!.lease_expires_at.getTime(),
+    );
+  });
+
+  it('counts a call only on records still leased by the given token (fenced), before it starts', async () => {
+    await repo.collection.deleteMany({});
+    await repo.recordWebhook(webhook());
+    await repo.recordWebhook(webhook());
+    const [ours, lost] = (await repo.claimBatch('worker-a', 1_000, 2)) as [
+      ClaimedTransaction,
+      ClaimedTransaction,
+    ];
+    await repo.collection.updateOne(
+      { transaction_id: lost.transaction_id },
+      { $set: { due_at: new Date(0) } },
+    );
+    await repo.collection.updateOne(
+      { transaction_id: ours.transaction_id },
+      { $set: { due_at: new Date(nowMs + 60_000) } },
+    );
+    expect((await repo.claimNext('worker-b', 1_000))?.transaction_id).toBe(lost.transaction_id);
+    const started = await repo.startCalls('worker-a', [leaseOf(ours), leaseOf(lost)], 2_000);
+    expect([...started.keys()]).toEqual([ours.transaction_id]);
+    expect((await repo.findByTransactionId(ours.transaction_id))?.calls).toBe(1);
+    expect((await repo.findByTransactionId(lost.transaction_id))?.calls).toBe(0);
+  });
+
+  it('spends an attempt on a failure, none on a release, and settles the lease either way', async () => {
+    await repo.collection.deleteMany({});
+    const { record } = await repo.recordWebhook(webhook());
+    const first = await repo.claimNext('worker-a', 1_000);
+    expect(await repo.releaseLease(record.transaction_id, first!.lease_token)).toBe(true);
+    let stored = await repo.findByTransactionId(record.transaction_id);
+    expect(stored).toMatchObject({ attempts: 0, claims: 1, unsettled_claims: 0 });
+    const second = await repo.claimNext('worker-a', 1_000);
+    expect(
+      await repo.scheduleRetry(record.transaction_id, second!.lease_token, 'boom', new Date(nowMs)),
+    ).toBe(true);
+    stored = await repo.findByTransactionId(record.transaction_id);
+    expect(stored).toMatchObject({ attempts: 1, claims: 2, unsettled_claims: 0, last_error: 'boom' });
+  });
+
+  it('fails a record leased MAX_CLAIMS times without an outcome as poison, and never leases it again', async () => {
+    await repo.collection.deleteMany({});
+    const { record: poison } = await repo.recordWebhook(webhook());
+    const { record: healthy } = await repo.recordWebhook(webhook());
+    await repo.collection.updateOne(
+      { transaction_id: healthy.transaction_id },
+      { $set: { due_at: new Date(nowMs + 5_000) } },
+    );
+    for (let claim = 1; claim <= 3; claim++) {
+      const { claimed, poisoned } = await repo.claimDue('worker-a', 1_000, 1, 3);
+      expect(claimed.map((r) => r.transaction_id)).toEqual([poison.transaction_id]);
+      expect(poisoned).toEqual([]);
+      nowMs += 1_001; // the worker died: its lease expires with no outcome
+    }
+    const { claimed, poisoned } = await repo.claimDue('worker-a', 1_000, 10, 3);
+    expect(poisoned).toEqual([poison.transaction_id]);
+    expect(claimed).toEqual([]);
+    const stored = await repo.findByTransactionId(poison.transaction_id);
+    expect(stored).toMatchObject({ status: TransactionStatus.FAILED, claims: 3, lease_token: null });
+    expect(stored?.last_error).toMatch(/poison record: leased 3 times without an outcome/);
+    nowMs += 10_000;
+    const later = await repo.claimDue('worker-b', 1_000, 10, 3);
+    expect(later.claimed.map((r) => r.transaction_id)).toEqual([healthy.transaction_id]);
+    // Requeued, it has a fresh budget.
+    expect(await repo.requeueFailed(poison.transaction_id, 'test')).toBe(true);
+    expect((await repo.findByTransactionId(poison.transaction_id))?.unsettled_claims).toBe(0);
   });
 
   it('release makes a record due at once for another worker', async () => {
@@ -159,7 +276,7 @@ describe('leases', () => {
     const first = await repo.claimBatch('worker-a', 1_000, 3);
     expect(first.map((r) => r.transaction_id).sort()).toEqual(ids.slice(0, 3).sort());
     expect(new Set(first.map((r) => r.lease_token)).size).toBe(1);
-    expect(first.every((r) => r.attempts === 1 && r.lease_owner === 'worker-a')).toBe(true);
+    expect(first.every((r) => r.claims === 1 && r.attempts === 0 && r.lease_owner === 'worker-a')).toBe(true);
     const second = await repo.claimBatch('worker-b', 1_000, 10);
     expect(second.map((r) => r.transaction_id).sort()).toEqual(ids.slice(3).sort());
     expect(second[0]?.lease_token).not.toBe(first[0]?.lease_token);

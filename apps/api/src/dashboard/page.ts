@@ -70,7 +70,7 @@ ${card('tput-processed', 'Processed /min')}
 <button id="redrive" type="button">Requeue matching…</button>
 <span class="notice" id="action-message"></span>
 </div>
-<table><thead><tr><th>transaction_id</th><th>status</th><th>amount</th><th>attempts</th><th>created_at</th><th>processed_at</th><th>last_error</th><th>requeued</th><th></th></tr></thead>
+<table><thead><tr><th>transaction_id</th><th>status</th><th>amount</th><th title="external calls started / calls that failed / times leased">calls / failed / claims</th><th>created_at</th><th>processed_at</th><th>last_error</th><th>requeued</th><th></th></tr></thead>
 <tbody id="tx-body"></tbody></table>
 <button id="more" type="button" hidden>Load more</button>
 </section>

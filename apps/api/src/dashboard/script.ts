@@ -189,7 +189,8 @@ export const DASHBOARD_SCRIPT = `
       badge.textContent = r.status;
       cell(tr, '', 'status').appendChild(badge);
       cell(tr, r.amount + ' ' + r.currency, 'amount');
-      cell(tr, String(r.attempts));
+      // calls / failed attempts / claims: how often downstream was called, failed, leased.
+      cell(tr, r.calls + ' / ' + r.attempts + ' / ' + r.claims, 'counters');
       cell(tr, fmtTime(r.created_at));
       cell(tr, fmtTime(r.processed_at));
       cell(tr, r.last_error || '');
