@@ -119,7 +119,7 @@ async function measure(db: Db, records: number, reps: number, budget: number): P
   let inserted = 0;
   const timings = {
     'claim poll': await time(() => repository.claimBatch('growth-bench', 600_000, 100), reps, budget),
-    heartbeat: await time(() => repository.renewLeases([claimed.lease_token], 600_000), reps, budget),
+    heartbeat: await time(() => repository.renewLeases('growth-bench', [claimed], 600_000), reps, budget),
     'GET by id': await time(
       () => repository.findByTransactionId(`history-${Math.floor(Math.random() * Math.max(1, records))}`),
       reps,
