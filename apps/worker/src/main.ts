@@ -14,7 +14,7 @@ import {
 import { Registry } from 'prom-client';
 import { seededRandom, simulatedExternalCall } from './external-call';
 import { createWorkerMetrics } from './metrics';
-import { startMetricsServer } from './metrics-server';
+import { DEFAULT_METRICS_PORT, listenForMetrics } from './metrics-server';
 import { RetryPolicy } from './retry-policy';
 import { TransactionWorker } from './transaction-worker';
 
@@ -55,8 +55,14 @@ async function main(): Promise<void> {
   });
 
   // Up before the database is, so a worker stuck waiting for it is still visible to Prometheus.
-  const metrics = await startMetricsServer(registry, config.WORKER_METRICS_PORT);
+  const metrics = await listenForMetrics(registry, config.WORKER_METRICS_PORT);
   metricsServer = metrics.server;
+  if (metrics.fellBack) {
+    logger.warn('default metrics port in use (another worker on this host?); using a free port', {
+      default_port: DEFAULT_METRICS_PORT,
+      port: metrics.port,
+    });
+  }
   logger.info('metrics listening', { port: metrics.port });
 
   await connectWithRetry(

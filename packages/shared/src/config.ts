@@ -67,8 +67,17 @@ export const configSchema = z.object({
   POLL_INTERVAL_MS: integer(10, 60_000, 500),
   /** On SIGTERM, how long in-flight work may run before its leases are released. */
   SHUTDOWN_GRACE_MS: integer(0, 600_000, 10_000),
-  /** Port of the worker's GET /metrics (Prometheus); 0 = any free port (logged at start-up). */
-  WORKER_METRICS_PORT: integer(0, 65535, 9464),
+  /**
+   * Port of the worker's GET /metrics (Prometheus); 0 = any free port. Unset: 9464, or any free
+   * port when 9464 is taken (another worker on the host). Set explicitly, a taken port is a
+   * start-up error. The port in use is logged at start-up ("metrics listening").
+   */
+  WORKER_METRICS_PORT: z.coerce
+    .number({ error: 'must be a whole number' })
+    .int({ error: 'must be a whole number' })
+    .min(0)
+    .max(65535)
+    .optional(),
   /** Largest request body the API reads. */
   BODY_LIMIT_BYTES: integer(256, 1_048_576, 16_384),
   /**
