@@ -29,6 +29,8 @@ export interface AppDependencies {
   queries?: TransactionQueries;
   /** Where the metrics are registered (the composition root owns it); a fresh one when omitted. */
   registry?: Registry;
+  /** True once the process is shutting down (GET /readyz then fails); see Drain. */
+  isDraining?: () => boolean;
 }
 
 /** The queue gauges cost a few counts; scrapes within this window share one reading. */

@@ -1,6 +1,7 @@
 /** Composition root of the API process: config -> logger -> database -> app -> HTTP server. */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   ConfigError,
   connectWithRetry,
@@ -13,6 +14,7 @@ import {
 } from '@txhook/shared';
 import { Registry } from 'prom-client';
 import { createApp } from './app';
+import { Drain } from './drain';
 import { currentLogContext } from './request-context';
 import { closeGracefully, listen } from './server';
 
@@ -23,9 +25,16 @@ async function main(): Promise<void> {
   const client = createMongoClient(config);
   const repository = new TransactionRepository(client.db(config.MONGODB_DB));
   let server: Server | undefined;
+  const drain = new Drain();
 
-  onShutdownSignal(logger, config.SHUTDOWN_GRACE_MS + 5_000, async () => {
-    if (server) await closeGracefully(server, config.SHUTDOWN_GRACE_MS);
+  const hardTimeoutMs = config.SHUTDOWN_READINESS_DELAY_MS + config.SHUTDOWN_GRACE_MS + 5_000;
+  onShutdownSignal(logger, hardTimeoutMs, async () => {
+    // Not ready first, closing connections from now on; stop listening once the load balancer knows.
+    drain.start();
+    if (server) {
+      await delay(config.SHUTDOWN_READINESS_DELAY_MS);
+      await closeGracefully(server, config.SHUTDOWN_GRACE_MS);
+    }
     await client.close();
     logger.info('api stopped');
   });
@@ -49,8 +58,10 @@ async function main(): Promise<void> {
     rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
     queries: new TransactionQueries(client.db(config.MONGODB_DB)),
     registry: new Registry(),
+    isDraining: () => drain.isDraining,
   });
   server = await listen(app, config.PORT);
+  drain.attach(server);
   const { port } = server.address() as AddressInfo;
   logger.info('api listening', {
     port,

@@ -19,10 +19,16 @@ export function operationsRouter(deps: {
   queries: TransactionQueries;
   metrics: ApiMetrics;
   probeTimeoutMs: number;
+  isDraining?: () => boolean;
 }): Router {
   const router = Router();
   router.use(
-    probesRouter({ client: deps.client, repository: deps.repository, timeoutMs: deps.probeTimeoutMs }),
+    probesRouter({
+      client: deps.client,
+      repository: deps.repository,
+      timeoutMs: deps.probeTimeoutMs,
+      ...(deps.isDraining ? { isDraining: deps.isDraining } : {}),
+    }),
   );
   router.use(metricsRouter(deps.metrics.registry));
   router.use(dashboardRouter());

@@ -11,18 +11,25 @@ interface CheckResult {
 /**
  * GET /livez: the process answers (no database involved, so a database outage never restarts it).
  * GET /readyz: 200 when the database answers and every required index exists, else 503 naming
- * the failed check, so a load balancer stops sending traffic this instance cannot store.
+ * the failed check, so a load balancer stops sending traffic this instance cannot store; 503
+ * `draining` from SIGTERM on, so it stops sending before the listener closes.
  */
 export function probesRouter(deps: {
   client: MongoClient;
   repository: TransactionRepository;
   timeoutMs: number;
+  /** True once the process is shutting down: not ready, whatever the database says. */
+  isDraining?: () => boolean;
 }): Router {
   const router = Router();
   router.get('/livez', (_req, res) => {
     res.status(200).set('Cache-Control', 'no-store').json({ status: 'live' });
   });
   router.get('/readyz', async (_req, res) => {
+    if (deps.isDraining?.()) {
+      res.status(503).set('Cache-Control', 'no-store').json({ status: 'draining' });
+      return;
+    }
     const database = await check(() => pingDatabase(deps.client, deps.timeoutMs));
     const indexes: CheckResult = database.ok
       ? await check(async () => {
