@@ -103,7 +103,7 @@ it('answers a request in flight at SIGTERM with Connection: close, serves nothin
 }, 90_000);
 
 it('fails /readyz and closes connections while it waits for the load balancer to notice, then stops listening', async () => {
-  const delayEnv = { ...env, SHUTDOWN_READINESS_DELAY_MS: '3000' };
+  const delayEnv = { ...env, SHUTDOWN_DRAIN_DELAY_MS: '3000' };
   const { api, baseUrl } = await startApi(delayEnv);
   ctx.processes.push(api);
   expect((await getJson<{ status: string }>(`${baseUrl}/readyz`)).status).toBe(200);

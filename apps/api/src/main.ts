@@ -27,12 +27,12 @@ async function main(): Promise<void> {
   let server: Server | undefined;
   const drain = new Drain();
 
-  const hardTimeoutMs = config.SHUTDOWN_READINESS_DELAY_MS + config.SHUTDOWN_GRACE_MS + 5_000;
+  const hardTimeoutMs = config.SHUTDOWN_DRAIN_DELAY_MS + config.SHUTDOWN_GRACE_MS + 5_000;
   onShutdownSignal(logger, hardTimeoutMs, async () => {
     // Not ready first, closing connections from now on; stop listening once the load balancer knows.
     drain.start();
     if (server) {
-      await delay(config.SHUTDOWN_READINESS_DELAY_MS);
+      await delay(config.SHUTDOWN_DRAIN_DELAY_MS);
       await closeGracefully(server, config.SHUTDOWN_GRACE_MS);
     }
     await client.close();

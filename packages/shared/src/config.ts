@@ -71,7 +71,7 @@ export const configSchema = z.object({
    * API: after SIGTERM, how long it keeps listening with GET /readyz failing (answers close their
    * connections) before it stops accepting, so the load balancer notices first. 0 = close at once.
    */
-  SHUTDOWN_READINESS_DELAY_MS: integer(0, 600_000, 0),
+  SHUTDOWN_DRAIN_DELAY_MS: integer(0, 600_000, 0),
   /**
    * Port of the worker's GET /metrics (Prometheus); 0 = any free port. Unset: 9464, or any free
    * port when 9464 is taken (another worker on the host). Set explicitly, a taken port is a
