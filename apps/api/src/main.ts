@@ -23,7 +23,9 @@ async function main(): Promise<void> {
   // Lines logged while a request is handled carry its request_id (and transaction_id).
   const logger = createLogger('api', config, { context: currentLogContext });
   const client = createMongoClient(config);
-  const repository = new TransactionRepository(client.db(config.MONGODB_DB));
+  const repository = new TransactionRepository(client.db(config.MONGODB_DB), undefined, {
+    retentionDays: config.RETENTION_DAYS,
+  });
   let server: Server | undefined;
   const drain = new Drain();
 
@@ -56,7 +58,7 @@ async function main(): Promise<void> {
       ? { secrets: config.WEBHOOK_SECRET, toleranceSeconds: config.WEBHOOK_TOLERANCE_SECONDS }
       : undefined,
     rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
-    queries: new TransactionQueries(client.db(config.MONGODB_DB)),
+    queries: new TransactionQueries(client.db(config.MONGODB_DB), { retentionDays: config.RETENTION_DAYS }),
     registry: new Registry(),
     isDraining: () => drain.isDraining,
   });

@@ -11,10 +11,11 @@ import {
   onShutdownSignal,
   TransactionRepository,
 } from '@txhook/shared';
-import { Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
 import { seededRandom, simulatedExternalCall } from './external-call';
 import { createWorkerMetrics } from './metrics';
 import { DEFAULT_METRICS_PORT, listenForMetrics } from './metrics-server';
+import { RetentionSweeper } from './retention-sweeper';
 import { RetryPolicy } from './retry-policy';
 import { TransactionWorker } from './transaction-worker';
 
@@ -22,7 +23,9 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env, { dotenv: true });
   const logger = createLogger('worker', config);
   const client = createMongoClient(config, { maxPoolSize: 20 });
-  const repository = new TransactionRepository(client.db(config.MONGODB_DB));
+  const repository = new TransactionRepository(client.db(config.MONGODB_DB), undefined, {
+    retentionDays: config.RETENTION_DAYS,
+  });
   const externalCall = simulatedExternalCall({
     delayMs: config.PROCESSING_DELAY_MS,
     failureRate: config.EXTERNAL_CALL_FAILURE_RATE,
@@ -46,8 +49,22 @@ async function main(): Promise<void> {
     }),
     observer: createWorkerMetrics(registry, { inFlight: () => worker.inFlightCount }),
   });
+  const expired = new Counter({
+    name: 'txhook_worker_records_expired_total',
+    help: 'Terminal records this worker deleted past their retention (RETENTION_DAYS)',
+    registers: [registry],
+  });
+  // RETENTION_DAYS=0 keeps everything: nothing ever expires, so there is nothing to sweep.
+  const sweeper =
+    config.RETENTION_DAYS > 0
+      ? new RetentionSweeper(repository, logger, {
+          intervalMs: config.RETENTION_SWEEP_MS,
+          onDeleted: (count) => expired.inc(count),
+        })
+      : undefined;
   // Grace for in-flight calls, then time to release leases and close the pool.
   onShutdownSignal(logger, config.SHUTDOWN_GRACE_MS + 10_000, async () => {
+    await sweeper?.stop();
     await worker.stop(config.SHUTDOWN_GRACE_MS);
     await client.close();
     metricsServer?.closeAllConnections();
@@ -71,6 +88,7 @@ async function main(): Promise<void> {
     (attempt, error) => logger.warn('database not ready, retrying', { attempt, error: String(error) }),
   );
   worker.start();
+  sweeper?.start();
 }
 
 main().catch((error: unknown) => {

@@ -1,5 +1,6 @@
 import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
+import { DEFAULT_RETENTION_DAYS } from './retention';
 
 /** Thrown when the environment holds a value the service cannot start with. */
 export class ConfigError extends Error {
@@ -83,6 +84,13 @@ export const configSchema = z.object({
     .min(0)
     .max(65535)
     .optional(),
+  /**
+   * Days a PROCESSED or FAILED record is kept before it is deleted (TTL index, plus the worker's
+   * sweep); 0 = keep forever. A redelivery after deletion is stored and processed as new.
+   */
+  RETENTION_DAYS: integer(0, 36_500, DEFAULT_RETENTION_DAYS),
+  /** How often each worker deletes expired terminal records (for servers without TTL expiry). */
+  RETENTION_SWEEP_MS: integer(1_000, 86_400_000, 60_000),
   /** Largest request body the API reads. */
   BODY_LIMIT_BYTES: integer(256, 1_048_576, 16_384),
   /**

@@ -37,6 +37,8 @@ export interface TransactionDocument {
   lease_expires_at: Date | null;
   /** The lease that finished it (set with PROCESSED), to tell batched finishes apart. */
   finished_lease_token?: string;
+  /** When a terminal record is deleted (RETENTION_DAYS after it became terminal); unset otherwise. */
+  expire_at?: Date | null;
 }
 
 /** What the API shows of a transaction; also its OpenAPI description. */
