@@ -60,7 +60,7 @@ export interface AutoscaleResult {
   processedTwice: number;
   /** External calls made more than once (claims beyond the first, per transaction). */
   callsRepeated: number;
-  /** Of those, repeats whose earlier claim was on a worker that was scaled in. */
+  /** Of those, repeats of a call that a scaled-in worker started and did not finish. */
   callsRepeatedByScaleIn: number;
   /** Calls cut short at scale-in and released for another worker (grace too short). */
   releasedAtScaleIn: number;
@@ -229,6 +229,7 @@ export async function simulateAutoscale(
     // Each claim is one external call; claims after the first of a transaction are repeats.
     const claims = new Map<string, AppProcess[]>();
     const processedLines = new Map<string, number>();
+    const finishedBy = new Map<AppProcess, Set<string>>();
     let released = 0;
     let finishedDuringScaleIn = 0;
     for (const worker of all) {
@@ -236,10 +237,13 @@ export async function simulateAutoscale(
         const id = String(line.transaction_id);
         claims.set(id, [...(claims.get(id) ?? []), worker]);
       }
+      const finished = new Set<string>();
       for (const line of worker.logsWith('transaction processed')) {
         const id = String(line.transaction_id);
         processedLines.set(id, (processedLines.get(id) ?? 0) + 1);
+        finished.add(id);
       }
+      finishedBy.set(worker, finished);
       if (scaledIn.has(worker)) {
         const stopped = worker.logsWith('worker stopped')[0];
         released += Number(stopped?.released ?? 0);
@@ -248,9 +252,14 @@ export async function simulateAutoscale(
     }
     let callsRepeated = 0;
     let callsRepeatedByScaleIn = 0;
-    for (const holders of claims.values()) {
+    for (const [id, holders] of claims) {
       callsRepeated += holders.length - 1;
-      callsRepeatedByScaleIn += holders.slice(0, -1).filter((w) => scaledIn.has(w)).length;
+      // A call a scaled-in worker claimed but never finished ran again elsewhere.
+      if (holders.length > 1) {
+        callsRepeatedByScaleIn += holders.filter(
+          (w) => scaledIn.has(w) && !finishedBy.get(w)?.has(id),
+        ).length;
+      }
     }
     return {
       accepted: accepted.length,
