@@ -305,14 +305,14 @@ function autoscaleReport(runs: AutoscaleRun[]): string[] {
     '',
     `\`pnpm bench autoscale\` (\`bench/src/autoscale.ts\`, \`tests/support/autoscaler.ts\`). Every ${p.tickMs / 1000} s the scaler counts \`{"status":"PROCESSING"}\` (the KEDA \`mongodb\` trigger's query) and applies \`ceil(count / ${p.queryValue})\` (queryValue = WORKER_CONCURRENCY ${first.concurrency}), bounded to ${p.minReplicas}–${p.maxReplicas} replicas; it scales up at once and down only to the largest recommendation of the last ${p.cooldownMs / 1000} s (KEDA/HPA default to 300 s). Scale-in SIGTERMs the youngest workers. Load: ${phases}, then 0. Calls take ${first.callMs / 1000} s. Repeated calls are counted from the workers' logs: every claim is one external call (\`transaction claimed\`, debug), so claims beyond the first per transaction are repeats.`,
     '',
-    '| run | accepted | lost | processed twice | calls repeated | of which after scale-in | calls cut at scale-in | calls finished while scaling in | workers started | scale-ins | max workers | lag p50 s | lag p99 s | run s |',
+    '| run | accepted | lost | processed twice | calls repeated | of which after scale-in | still running at grace end | finished within grace | workers started | scale-ins | max workers | lag p50 s | lag p99 s | run s |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...runs.map(
       ({ label, result: a }) =>
         `| ${label} | ${a.accepted} | ${a.lost} | ${a.processedTwice} | ${a.callsRepeated} | ${a.callsRepeatedByScaleIn} | ${a.releasedAtScaleIn} | ${a.finishedDuringScaleIn} | ${a.workersStarted} | ${a.scaleIns} | ${a.maxWorkers} | ${a.lagSeconds.p50} | ${a.lagSeconds.p99} | ${a.runSeconds} |`,
     ),
     '',
-    `With SHUTDOWN_GRACE_MS above a whole call, scale-in repeated **${safe.callsRepeated}** calls (goal 0: ${verdict(safe.callsRepeated === 0 && safe.lost === 0 && safe.processedTwice === 0)}): a scaled-in worker stops claiming at once and finishes what it runs. The control run, with a grace shorter than a call, shows what the count catches when the grace is too short: calls cut at scale-in are released and run again elsewhere.`,
+    `With SHUTDOWN_GRACE_MS above a whole call, scale-in repeated **${safe.callsRepeated}** calls (goal 0: ${verdict(safe.callsRepeated === 0 && safe.lost === 0 && safe.processedTwice === 0)}): a scaled-in worker stops claiming at once and finishes what it runs. The control run, with a grace shorter than a call, shows what the count catches when the grace is too short: calls still running when the grace ends are aborted and released, and run again elsewhere (a few of them had already returned and were recorded by the same worker, hence fewer repeats than releases). Columns: *still running at grace end* / *finished within grace* are the scaled-in workers' in-flight calls at SIGTERM, from their \`worker stopped\` log line.`,
     '',
     '![workers over time](bench/autoscale.svg)',
     '',

@@ -64,8 +64,8 @@ async function main(): Promise<void> {
       : undefined;
   // Grace for in-flight calls, then time to release leases and close the pool.
   onShutdownSignal(logger, config.SHUTDOWN_GRACE_MS + 10_000, async () => {
-    await sweeper?.stop();
-    await worker.stop(config.SHUTDOWN_GRACE_MS);
+    // Together: claiming stops at once, whatever delete the sweeper is waiting on.
+    await Promise.all([worker.stop(config.SHUTDOWN_GRACE_MS), sweeper?.stop()]);
     await client.close();
     metricsServer?.closeAllConnections();
     metricsServer?.close();
