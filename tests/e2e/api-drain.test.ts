@@ -109,6 +109,9 @@ it('fails /readyz and closes connections while it waits for the load balancer to
   expect((await getJson<{ status: string }>(`${baseUrl}/readyz`)).status).toBe(200);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   try {
+    // An idle keep-alive connection (a load balancer's) is not reset while it is told to go.
+    const idle = await post(agent, baseUrl, sampleWebhook());
+    expect(idle.connection).toBe('keep-alive');
     api.kill('SIGTERM');
     await api.waitForLog((line) => line.message === 'shutting down', 10_000);
     const readiness = await getJson<{ status: string }>(`${baseUrl}/readyz`);
@@ -119,6 +122,7 @@ it('fails /readyz and closes connections while it waits for the load balancer to
     const straggler = await post(agent, baseUrl, sampleWebhook());
     expect(straggler.status).toBe(202);
     expect(straggler.connection).toBe('close');
+    expect(straggler.localPort).toBe(idle.localPort);
     // Then the listener closes and the process exits.
     await waitFor(
       'listener closed',

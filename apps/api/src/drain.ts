@@ -6,12 +6,14 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
  * `Connection: close`, so no keep-alive connection is reused for new work and each one closes as
  * soon as its last answer is written. Without this, a connection that was busy at SIGTERM keeps
  * taking new webhooks until the grace period ends and is then reset mid-request.
+ *
+ * Idle connections are left alone here: closing one races with a client sending on it. They are
+ * closed when the listener closes (closeGracefully), after SHUTDOWN_DRAIN_DELAY_MS.
  */
 export class Drain {
   private draining = false;
   /** Answers not written yet: told to close their connection when draining starts. */
   private readonly pending = new Set<ServerResponse>();
-  private server: Server | undefined;
 
   get isDraining(): boolean {
     return this.draining;
@@ -19,20 +21,14 @@ export class Drain {
 
   /** Follows the server's requests; call right after it is created. */
   attach(server: Server): void {
-    this.server = server;
     // Before the app's own listener, which may answer synchronously.
     server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
       if (this.draining) {
         closeAfter(res);
-        res.once('close', () => server.closeIdleConnections());
         return;
       }
       this.pending.add(res);
-      res.once('close', () => {
-        this.pending.delete(res);
-        // An answer whose headers went out before draining began still left its socket open.
-        if (this.draining) server.closeIdleConnections();
-      });
+      res.once('close', () => this.pending.delete(res));
     });
   }
 
@@ -42,7 +38,6 @@ export class Drain {
     this.draining = true;
     for (const res of this.pending) closeAfter(res);
     this.pending.clear();
-    this.server?.closeIdleConnections();
   }
 }
 
