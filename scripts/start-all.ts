@@ -1,7 +1,8 @@
 /**
  * `pnpm start`: one command for the whole service. Uses MONGODB_URL when set; otherwise starts the
- * embedded MongoDB stand-in (mongo-java-server) first. Then runs the API and one worker, prefixes
- * their output, and on Ctrl-C / SIGTERM stops them gracefully and the database last.
+ * embedded MongoDB stand-in (mongo-java-server) first. Then runs the API and WORKERS worker
+ * processes (default 1), prefixes their output, and on Ctrl-C / SIGTERM stops them gracefully and
+ * the database last. Workers share the host: each finds its own metrics port and logs it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -29,6 +30,16 @@ function run(name: string, entry: string, env: NodeJS.ProcessEnv): ChildProcess 
   return child;
 }
 
+/** WORKERS: how many worker processes to run (1 by default). */
+function workerCount(value: string | undefined): number {
+  if (value === undefined || value === '') return 1;
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 1 || count > 64) {
+    throw new Error(`WORKERS must be a whole number from 1 to 64 (got ${JSON.stringify(value)})`);
+  }
+  return count;
+}
+
 function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
@@ -37,6 +48,7 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  const workers = workerCount(process.env.WORKERS);
   let database: EmbeddedMongo | undefined;
   const env = { ...process.env };
   if (!env.MONGODB_URL) {
@@ -59,7 +71,12 @@ async function main(): Promise<void> {
     console.log('[db] using MONGODB_URL from the environment');
   }
 
-  const children = [run('api', 'apps/api/src/main.ts', env), run('worker', 'apps/worker/src/main.ts', env)];
+  const children = [
+    run('api', 'apps/api/src/main.ts', env),
+    ...Array.from({ length: workers }, (_, i) =>
+      run(workers === 1 ? 'worker' : `worker-${i + 1}`, 'apps/worker/src/main.ts', env),
+    ),
+  ];
   let stopping = false;
   const stopAll = async (exitCode: number) => {
     if (stopping) return;

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
 import { freePort } from '../support/ports';
 import { getJson, postWebhook, sampleWebhook, waitFor, waitForStatus } from '../support/webhooks';
 
@@ -86,3 +87,74 @@ it('starts database, API and worker in one command and stops them all on Ctrl-C'
     rmSync(dir, { recursive: true, force: true });
   }
 }, 120_000);
+
+it('runs WORKERS=3 workers side by side with the default metrics port, each logging its port', async () => {
+  const port = await freePort();
+  const { MONGODB_URL: _external, WORKER_METRICS_PORT: _metrics, ...inherited } = process.env;
+  const child = spawn(
+    process.execPath,
+    [
+      '--conditions=development',
+      '-r',
+      'ts-node/register/transpile-only',
+      path.join(ROOT, 'scripts/start-all.ts'),
+    ],
+    {
+      cwd: ROOT,
+      env: {
+        ...inherited,
+        WORKERS: '3',
+        PORT: String(port),
+        PROCESSING_DELAY_MS: '200',
+        LOG_FORMAT: 'json',
+        EMBEDDED_MONGO_BACKEND: 'memory',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    },
+  );
+  const lines: string[] = [];
+  for (const stream of [child.stdout, child.stderr]) {
+    readline.createInterface({ input: stream }).on('line', (line) => lines.push(line));
+  }
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  /** JSON log lines of one prefixed service ("[worker-2] {...}"). */
+  const logsOf = (name: string): Record<string, unknown>[] =>
+    lines
+      .filter((line) => line.startsWith(`[${name}] {`))
+      .map((line) => JSON.parse(line.slice(name.length + 3)) as Record<string, unknown>);
+  const workers = ['worker-1', 'worker-2', 'worker-3'];
+
+  try {
+    await waitFor(
+      'three workers started',
+      () =>
+        workers.every((name) => logsOf(name).some((l) => l.message === 'worker started')) ? true : undefined,
+      90_000,
+      250,
+    );
+    const metricsPorts = workers.map((name) =>
+      Number(logsOf(name).find((l) => l.message === 'metrics listening')?.port),
+    );
+    expect(new Set(metricsPorts).size).toBe(3);
+    for (const metricsPort of metricsPorts) {
+      expect((await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).status).toBe(200);
+    }
+    const baseUrl = `http://127.0.0.1:${port}`;
+    await waitFor(
+      'health',
+      async () => ((await getJson(`${baseUrl}/`).catch(() => undefined))?.status === 200 ? true : undefined),
+      60_000,
+      250,
+    );
+    const body = sampleWebhook();
+    expect((await postWebhook(baseUrl, body)).status).toBe(202);
+    await waitForStatus(baseUrl, body.transaction_id, 'PROCESSED', 15_000);
+
+    process.kill(-child.pid!, 'SIGINT');
+    expect(await exited).toBe(0);
+    for (const name of workers) expect(logsOf(name).some((l) => l.message === 'worker stopped')).toBe(true);
+  } finally {
+    if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+  }
+}, 150_000);

@@ -37,6 +37,8 @@ export interface AppDependencies {
   statusRequiresKey?: boolean;
   /** Express `trust proxy` (TRUST_PROXY): which X-Forwarded-For hops decide the client address. */
   trustProxy?: number | string[] | undefined;
+  /** True once the process is shutting down (GET /readyz then fails); see Drain. */
+  isDraining?: () => boolean;
 }
 
 /** The queue gauges cost a few counts; scrapes within this window share one reading. */

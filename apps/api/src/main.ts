@@ -1,6 +1,7 @@
 /** Composition root of the API process: config -> logger -> database -> app -> HTTP server. */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   ConfigError,
   connectWithRetry,
@@ -14,6 +15,7 @@ import {
 } from '@txhook/shared';
 import { Registry } from 'prom-client';
 import { createApp } from './app';
+import { Drain } from './drain';
 import { OperatorAuth } from './operator-auth';
 import { currentLogContext } from './request-context';
 import { closeGracefully, listen } from './server';
@@ -26,12 +28,20 @@ async function main(): Promise<void> {
   // Lines logged while a request is handled carry its request_id (and transaction_id).
   const logger = createLogger('api', config, { context: currentLogContext });
   const client = createMongoClient(config);
-  const repository = new TransactionRepository(client.db(config.MONGODB_DB));
+  const repository = new TransactionRepository(client.db(config.MONGODB_DB), undefined, {
+    retentionDays: config.RETENTION_DAYS,
+  });
   let server: Server | undefined;
+  const drain = new Drain();
 
   const graceMs = shutdownGraceMs(config, 'api');
-  onShutdownSignal(logger, graceMs + 5_000, async () => {
-    if (server) await closeGracefully(server, graceMs);
+  onShutdownSignal(logger, config.SHUTDOWN_DRAIN_DELAY_MS + graceMs + 5_000, async () => {
+    // Not ready first, closing connections from now on; stop listening once the load balancer knows.
+    drain.start();
+    if (server) {
+      await delay(config.SHUTDOWN_DRAIN_DELAY_MS);
+      await closeGracefully(server, graceMs);
+    }
     await client.close();
     logger.info('api stopped');
   });
@@ -60,10 +70,12 @@ async function main(): Promise<void> {
     statusRequiresKey: config.STATUS_REQUIRES_KEY,
     trustProxy: config.TRUST_PROXY,
     rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
-    queries: new TransactionQueries(client.db(config.MONGODB_DB)),
+    queries: new TransactionQueries(client.db(config.MONGODB_DB), { retentionDays: config.RETENTION_DAYS }),
     registry: new Registry(),
+    isDraining: () => drain.isDraining,
   });
   server = await listen(app, config.PORT);
+  drain.attach(server);
   const { port } = server.address() as AddressInfo;
   logger.info('api listening', {
     port,

@@ -18,12 +18,14 @@ export function probes(deps: {
   repository: TransactionRepository;
   probeTimeoutMs: number;
   logger: Logger;
+  isDraining?: () => boolean;
 }): Router {
   return probesRouter({
     client: deps.client,
     repository: deps.repository,
     timeoutMs: deps.probeTimeoutMs,
     logger: deps.logger,
+    ...(deps.isDraining ? { isDraining: deps.isDraining } : {}),
   });
 }
 

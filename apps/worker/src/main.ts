@@ -14,10 +14,11 @@ import {
   shutdownGraceMs,
   TransactionRepository,
 } from '@txhook/shared';
-import { Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
 import { crashingOnIdPrefix, seededRandom, simulatedExternalCall } from './external-call';
 import { createWorkerMetrics } from './metrics';
-import { startMetricsServer } from './metrics-server';
+import { DEFAULT_METRICS_PORT, listenForMetrics } from './metrics-server';
+import { RetentionSweeper } from './retention-sweeper';
 import { RetryPolicy } from './retry-policy';
 import { TransactionWorker } from './transaction-worker';
 
@@ -31,7 +32,9 @@ async function main(): Promise<void> {
   const db = client.db(config.MONGODB_DB);
   // Lease times come from the database's clock, so workers with skewed clocks still agree.
   const clock = DatabaseClock.forDatabase(db);
-  const repository = new TransactionRepository(db, () => clock.now());
+  const repository = new TransactionRepository(db, () => clock.now(), {
+    retentionDays: config.RETENTION_DAYS,
+  });
   const simulatedCall = simulatedExternalCall({
     delayMs: config.PROCESSING_DELAY_MS,
     failureRate: config.EXTERNAL_CALL_FAILURE_RATE,
@@ -66,19 +69,39 @@ async function main(): Promise<void> {
     }),
     observer: createWorkerMetrics(registry, { inFlight: () => worker.inFlightCount }),
   });
+  const expired = new Counter({
+    name: 'txhook_worker_records_expired_total',
+    help: 'Terminal records this worker deleted past their retention (RETENTION_DAYS)',
+    registers: [registry],
+  });
+  // RETENTION_DAYS=0 keeps everything: nothing ever expires, so there is nothing to sweep.
+  const sweeper =
+    config.RETENTION_DAYS > 0
+      ? new RetentionSweeper(repository, logger, {
+          intervalMs: config.RETENTION_SWEEP_MS,
+          onDeleted: (count) => expired.inc(count),
+        })
+      : undefined;
   // Grace for in-flight calls, then time to release leases and close the pool.
   let clockSync: NodeJS.Timeout | undefined;
   onShutdownSignal(logger, graceMs + 10_000, async () => {
     clearInterval(clockSync);
-    await worker.stop(graceMs);
+    // Together: claiming stops at once, whatever delete the sweeper is waiting on.
+    await Promise.all([worker.stop(graceMs), sweeper?.stop()]);
     await client.close();
     metricsServer?.closeAllConnections();
     metricsServer?.close();
   });
 
   // Up before the database is, so a worker stuck waiting for it is still visible to Prometheus.
-  const metrics = await startMetricsServer(registry, config.WORKER_METRICS_PORT);
+  const metrics = await listenForMetrics(registry, config.WORKER_METRICS_PORT);
   metricsServer = metrics.server;
+  if (metrics.fellBack) {
+    logger.warn('default metrics port in use (another worker on this host?); using a free port', {
+      default_port: DEFAULT_METRICS_PORT,
+      port: metrics.port,
+    });
+  }
   logger.info('metrics listening', { port: metrics.port });
 
   await connectWithRetry(
@@ -100,6 +123,7 @@ async function main(): Promise<void> {
       .catch((error: unknown) => logger.warn('database clock sync failed', { error: String(error) }));
   }, CLOCK_SYNC_INTERVAL_MS);
   worker.start();
+  sweeper?.start();
 }
 
 main().catch((error: unknown) => {

@@ -2,6 +2,45 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
+/** Where Prometheus finds a worker unless told otherwise (the OpenTelemetry exporter convention). */
+export const DEFAULT_METRICS_PORT = 9464;
+
+export interface MetricsListening {
+  server: Server;
+  port: number;
+  /** True when the default port was taken and a free one was used instead. */
+  fellBack: boolean;
+}
+
+/**
+ * Serves the worker's metrics on the configured port. Unset (`configured` undefined), the default
+ * port is tried first and, when another worker on the host already holds it, any free port: N
+ * workers on one host start side by side, each logging its port. A port set explicitly is a
+ * promise made to the scraper, so a taken one is an error that names it.
+ */
+export async function listenForMetrics(
+  registry: Registry,
+  configured: number | undefined,
+  host = '0.0.0.0',
+): Promise<MetricsListening> {
+  try {
+    const listening = await startMetricsServer(registry, configured ?? DEFAULT_METRICS_PORT, host);
+    return { ...listening, fellBack: false };
+  } catch (error) {
+    if (!isAddressInUse(error)) throw error;
+    if (configured !== undefined) {
+      throw new Error(
+        `WORKER_METRICS_PORT ${configured} is in use on ${host}; free it, pick another, or unset it (default ${DEFAULT_METRICS_PORT}, else any free port)`,
+      );
+    }
+    return { ...(await startMetricsServer(registry, 0, host)), fellBack: true };
+  }
+}
+
+function isAddressInUse(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE';
+}
+
 /**
  * The worker's only HTTP surface: GET /metrics for Prometheus (and GET /livez). Resolves with the
  * bound port once listening (port 0 picks a free one).

@@ -1,6 +1,7 @@
 import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
 import { accessConfigShape } from './access-config';
+import { DEFAULT_RETENTION_DAYS } from './retention';
 
 /** Thrown when the environment holds a value the service cannot start with. */
 export class ConfigError extends Error {
@@ -105,8 +106,29 @@ export const configSchema = z.object({
    * deploy never cuts a call short (see shutdownGraceMs).
    */
   SHUTDOWN_GRACE_MS: optionalInteger(0, 3_700_000),
-  /** Port of the worker's GET /metrics (Prometheus); 0 = any free port (logged at start-up). */
-  WORKER_METRICS_PORT: integer(0, 65535, 9464),
+  /**
+   * API: after SIGTERM, how long it keeps listening with GET /readyz failing (answers close their
+   * connections) before it stops accepting, so the load balancer notices first. 0 = close at once.
+   */
+  SHUTDOWN_DRAIN_DELAY_MS: integer(0, 600_000, 0),
+  /**
+   * Port of the worker's GET /metrics (Prometheus); 0 = any free port. Unset: 9464, or any free
+   * port when 9464 is taken (another worker on the host). Set explicitly, a taken port is a
+   * start-up error. The port in use is logged at start-up ("metrics listening").
+   */
+  WORKER_METRICS_PORT: z.coerce
+    .number({ error: 'must be a whole number' })
+    .int({ error: 'must be a whole number' })
+    .min(0)
+    .max(65535)
+    .optional(),
+  /**
+   * Days a PROCESSED or FAILED record is kept before it is deleted (TTL index, plus the worker's
+   * sweep); 0 = keep forever. A redelivery after deletion is stored and processed as new.
+   */
+  RETENTION_DAYS: integer(0, 36_500, DEFAULT_RETENTION_DAYS),
+  /** How often each worker deletes expired terminal records (for servers without TTL expiry). */
+  RETENTION_SWEEP_MS: integer(1_000, 86_400_000, 60_000),
   /** Largest request body the API reads. */
   BODY_LIMIT_BYTES: integer(256, 1_048_576, 16_384),
   /**

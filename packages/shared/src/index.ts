@@ -9,6 +9,7 @@ export * from './money';
 export * from './mongo';
 export * from './percentile';
 export * from './repository';
+export * from './retention';
 export * from './schemas';
 export * from './signature';
 export * from './transaction';

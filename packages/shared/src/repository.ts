@@ -10,6 +10,7 @@ import {
   type WithId,
 } from 'mongodb';
 import { DatabaseNotReadyError, DatabaseSetupError } from './mongo';
+import { DEFAULT_RETENTION_DAYS, expiryAfter } from './retention';
 import type { TransactionWebhook } from './schemas';
 import {
   DEFAULT_SOURCE,
@@ -35,6 +36,9 @@ export const TRANSACTION_INDEXES = [
   { key: { status: 1, created_at: -1, _id: -1 }, name: 'status_created_at_id' },
   // Stats: recently PROCESSED records (lag sample, throughput).
   { key: { status: 1, processed_at: -1 }, name: 'status_processed_at' },
+  // Retention: MongoDB deletes a terminal record once its expire_at passes (null/unset: never);
+  // the worker's sweep (deleteExpired) finds expired records through it too.
+  { key: { expire_at: 1 }, name: 'expire_at_ttl', expireAfterSeconds: 0 },
 ] as const satisfies readonly (IndexDescription & { name: string })[];
 
 /** createIndexes refused: 85 IndexOptionsConflict, 86 IndexKeySpecsConflict. */
@@ -56,6 +60,11 @@ export interface RedriveFilter {
 }
 
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+export interface RepositoryOptions {
+  /** Days terminal records are kept (RETENTION_DAYS); 0 = forever. */
+  retentionDays?: number;
+}
 
 export type RecordOutcome =
   | { outcome: 'created'; record: TransactionDocument }
@@ -87,11 +96,14 @@ export interface ClaimedTransaction extends TransactionDocument {
 export class TransactionRepository {
   readonly collection: Collection<TransactionDocument>;
   private readonly inserts: InsertCoalescer<TransactionDocument>;
+  private readonly retentionDays: number;
 
   constructor(
     db: Db,
     private readonly now: () => Date = () => new Date(),
+    options: RepositoryOptions = {},
   ) {
+    this.retentionDays = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
     this.collection = db.collection<TransactionDocument>(TRANSACTIONS_COLLECTION);
     this.inserts = new InsertCoalescer(this.collection);
   }
@@ -266,6 +278,7 @@ export class TransactionRepository {
           status: TransactionStatus.FAILED,
           last_error: error,
           failed_at: now,
+          expire_at: expiryAfter(now, this.retentionDays),
           lease_owner: null,
           lease_token: null,
           lease_expires_at: null,
@@ -349,9 +362,11 @@ export class TransactionRepository {
    * lost its lease (it stalled and another worker took over) cannot overwrite anything.
    */
   markProcessed(transactionId: string, leaseToken: string): Promise<boolean> {
+    const processedAt = this.now();
     return this.finishLease(transactionId, leaseToken, {
       status: TransactionStatus.PROCESSED,
-      processed_at: this.now(),
+      processed_at: processedAt,
+      expire_at: expiryAfter(processedAt, this.retentionDays),
     });
   }
 
@@ -376,6 +391,7 @@ export class TransactionRepository {
           $set: {
             status: TransactionStatus.PROCESSED,
             processed_at: processedAt,
+            expire_at: expiryAfter(processedAt, this.retentionDays),
             finished_lease_token: leaseToken,
             lease_owner: null,
             lease_token: null,
@@ -409,10 +425,16 @@ export class TransactionRepository {
 
   /** After the last allowed attempt failed: FAILED, out of the queue until requeued. Fenced. */
   markFailed(transactionId: string, leaseToken: string, error: string): Promise<boolean> {
+    const failedAt = this.now();
     return this.finishLease(
       transactionId,
       leaseToken,
-      { status: TransactionStatus.FAILED, last_error: error, failed_at: this.now() },
+      {
+        status: TransactionStatus.FAILED,
+        last_error: error,
+        failed_at: failedAt,
+        expire_at: expiryAfter(failedAt, this.retentionDays),
+      },
       FAILED_CALL,
     );
   }
@@ -484,10 +506,32 @@ export class TransactionRepository {
       // A fresh poison budget too; `calls` and `claims` keep the whole history.
       unsettled_claims: 0,
       failed_at: null,
+      // Not terminal any more: nothing to expire.
+      expire_at: null,
       last_error: null,
       requeued_by: requeuedBy,
       requeued_at: now,
     };
+  }
+
+  /**
+   * Deletes up to `limit` terminal records whose expire_at has passed; returns how many. What the
+   * TTL index does on MongoDB, for servers that do not expire (the embedded one); harmless where
+   * TTL runs. The delete re-checks status and expiry, so a record requeued in between stays, and
+   * a PROCESSING record is never deleted.
+   */
+  async deleteExpired(limit: number): Promise<number> {
+    const expired = {
+      status: { $in: [TransactionStatus.PROCESSED, TransactionStatus.FAILED] },
+      expire_at: { $lte: this.now() },
+    };
+    const batch = await this.collection.find(expired, { projection: { _id: 1 }, limit }).toArray();
+    if (batch.length === 0) return 0;
+    const result = await this.collection.deleteMany({
+      ...expired,
+      _id: { $in: batch.map((doc) => doc._id) },
+    });
+    return result.deletedCount;
   }
 
   /**

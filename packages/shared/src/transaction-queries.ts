@@ -1,6 +1,7 @@
 import type { Collection, Db, Filter, ObjectId, WithId } from 'mongodb';
 import { percentile } from './percentile';
 import { TRANSACTIONS_COLLECTION } from './repository';
+import { DEFAULT_RETENTION_DAYS } from './retention';
 import { TransactionStatus, type TransactionDocument } from './transaction';
 
 /** Where a page of the newest-first listing ended: the last record's sort key. */
@@ -43,6 +44,8 @@ export interface TransactionStats extends QueueSnapshot {
     sample_size: number;
     window_seconds: number;
   };
+  /** How long terminal records are kept; a redelivery after that is stored as a new transaction. */
+  retention: { days: number; keep_forever: boolean };
   throughput: {
     /** Records that became PROCESSED in the last 60 s. */
     processed_last_60s: number;
@@ -58,6 +61,8 @@ export interface TransactionQueriesOptions {
   lagSampleSize?: number;
   /** …processed within this window. */
   lagWindowMs?: number;
+  /** RETENTION_DAYS, shown in stats (0 = keep forever). */
+  retentionDays?: number;
 }
 
 const STATUSES = Object.values(TransactionStatus);
@@ -71,6 +76,7 @@ export class TransactionQueries {
   private readonly maxTimeMS: number;
   private readonly lagSampleSize: number;
   private readonly lagWindowMs: number;
+  private readonly retentionDays: number;
 
   constructor(
     db: Db,
@@ -81,6 +87,7 @@ export class TransactionQueries {
     this.maxTimeMS = options.queryTimeoutMs ?? 2_000;
     this.lagSampleSize = options.lagSampleSize ?? 1_000;
     this.lagWindowMs = options.lagWindowMs ?? 5 * 60_000;
+    this.retentionDays = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
   }
 
   /** Newest first (created_at desc, _id desc as tie-breaker), keyset-paginated. */
@@ -140,6 +147,7 @@ export class TransactionQueries {
         window_seconds: this.lagWindowMs / 1000,
       },
       throughput: { processed_last_60s: processed, received_last_60s: received },
+      retention: { days: this.retentionDays, keep_forever: this.retentionDays === 0 },
     };
   }
 

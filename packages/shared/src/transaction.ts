@@ -55,6 +55,8 @@ export interface TransactionDocument {
   /** Audit of the last operator requeue: the operator key's name (or `anonymous` when open). */
   requeued_by?: string | null;
   requeued_at?: Date | null;
+  /** When a terminal record is deleted (RETENTION_DAYS after it became terminal); unset otherwise. */
+  expire_at?: Date | null;
 }
 
 /** The source of webhooks posted to the path without a source name. */

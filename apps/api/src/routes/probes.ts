@@ -13,14 +13,17 @@ interface CheckResult {
 /**
  * GET /livez: the process answers (no database involved, so a database outage never restarts it).
  * GET /readyz: 200 when the database answers and every required index exists, else 503 naming
- * the failed check, so a load balancer stops sending traffic this instance cannot store. Both
- * are public: the body says which check failed, the reason (driver text) goes to the log only.
+ * the failed check, so a load balancer stops sending traffic this instance cannot store; 503
+ * `draining` from SIGTERM on, so it stops sending before the listener closes. Both are public:
+ * the body says which check failed, the reason (driver text) goes to the log only.
  */
 export function probesRouter(deps: {
   client: MongoClient;
   repository: TransactionRepository;
   timeoutMs: number;
   logger: Logger;
+  /** True once the process is shutting down: not ready, whatever the database says. */
+  isDraining?: () => boolean;
 }): Router {
   const check = async (name: string, run: () => Promise<CheckResult | void>): Promise<CheckResult> => {
     try {
@@ -38,6 +41,10 @@ export function probesRouter(deps: {
     })
     .all(methodNotAllowed(['GET', 'HEAD']));
   router.route('/readyz').get(async (_req, res) => {
+    if (deps.isDraining?.()) {
+      res.status(503).set('Cache-Control', 'no-store').json({ status: 'draining' });
+      return;
+    }
     const database = await check('database', () => pingDatabase(deps.client, deps.timeoutMs));
     const indexes: CheckResult = database.ok
       ? await check('indexes', async () => {
