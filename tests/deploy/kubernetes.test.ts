@@ -29,15 +29,18 @@ import type { ITriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1a
 };
 import {
   configSchema,
+  loadConfig,
+  shutdownDeadlineMs,
   TRANSACTION_INDEXES,
   TRANSACTIONS_COLLECTION,
   TransactionRepository,
   TransactionStatus,
+  type AppConfig,
 } from '@txhook/shared';
 import { serve, type Served } from '../../apps/api/test/serve';
 import { startMetricsServer } from '../../apps/worker/src/metrics-server';
 import { testDatabaseUrl } from '../support/database';
-import { CALL_MARGIN_MS, hardStopMarginMs } from './app-facts';
+import { CALL_MARGIN_MS } from './app-facts';
 import { render, validateAgainstSchemas, type K8sObject } from './kustomize';
 
 const root = join(__dirname, '..', '..');
@@ -49,7 +52,6 @@ const configKeys = new Set<string>(Object.keys(configSchema.shape));
 type App = 'api' | 'worker';
 /** The port each app listens on, by the config variable it reads. */
 const portVariable: Record<App, ConfigKey> = { api: 'PORT', worker: 'WORKER_METRICS_PORT' };
-const mainSource: Record<App, string> = { api: 'apps/api/src/main.ts', worker: 'apps/worker/src/main.ts' };
 
 interface AppDeployment {
   deployment: IDeployment;
@@ -98,6 +100,14 @@ function byApp(objects: K8sObject[], app: App): AppDeployment[] {
 }
 
 /** What the app sees for a variable: the manifest's literal value parsed by the schema, else its default. */
+/** The app's configuration as the container's literal env gives it (Secret references left out). */
+function configOf(container: IContainer): AppConfig {
+  const env: Record<string, string> = {};
+  for (const variable of container.env ?? [])
+    if (variable.value !== undefined) env[variable.name] = variable.value;
+  return loadConfig(env);
+}
+
 function effective(container: IContainer, name: string): unknown {
   const entry = container.env?.find((variable) => variable.name === name);
   return configSchema.shape[name as ConfigKey].parse(entry?.value);
@@ -190,15 +200,14 @@ describe.each(overlays)('%s', (overlay) => {
       if (configKeys.has('EXTERNAL_CALL_TIMEOUT_MS')) {
         expect(grace).toBeGreaterThanOrEqual(effective(container, 'EXTERNAL_CALL_TIMEOUT_MS') as number);
       }
-      expect(terminationMs).toBeGreaterThan(grace + hardStopMarginMs(mainSource[app]));
+      expect(terminationMs).toBeGreaterThan(shutdownDeadlineMs(configOf(container), app));
     }
   });
 
   test('api: Kubernetes waits for preStop, the drain and the API’s own hard stop', () => {
     for (const { container, app, terminationMs } of byApp(objects, 'api')) {
       const preStopMs = (container.lifecycle?.preStop?.sleep?.seconds ?? 0) * 1_000;
-      const grace = effective(container, 'SHUTDOWN_GRACE_MS') as number;
-      expect(terminationMs).toBeGreaterThan(preStopMs + grace + hardStopMarginMs(mainSource[app]));
+      expect(terminationMs).toBeGreaterThan(preStopMs + shutdownDeadlineMs(configOf(container), app));
     }
   });
 

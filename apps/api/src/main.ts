@@ -9,6 +9,7 @@ import {
   createMongoClient,
   loadConfig,
   onShutdownSignal,
+  shutdownDeadlineMs,
   shutdownGraceMs,
   TransactionQueries,
   TransactionRepository,
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
   const drain = new Drain();
 
   const graceMs = shutdownGraceMs(config, 'api');
-  onShutdownSignal(logger, config.SHUTDOWN_DRAIN_DELAY_MS + graceMs + 5_000, async () => {
+  onShutdownSignal(logger, shutdownDeadlineMs(config, 'api'), async () => {
     // Not ready first, closing connections from now on; stop listening once the load balancer knows.
     drain.start();
     if (server) {

@@ -11,6 +11,7 @@ import {
   externalCallTimeoutMs,
   loadConfig,
   onShutdownSignal,
+  shutdownDeadlineMs,
   shutdownGraceMs,
   TransactionRepository,
 } from '@txhook/shared';
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
       : undefined;
   // Grace for in-flight calls, then time to release leases and close the pool.
   let clockSync: NodeJS.Timeout | undefined;
-  onShutdownSignal(logger, graceMs + 10_000, async () => {
+  onShutdownSignal(logger, shutdownDeadlineMs(config, 'worker'), async () => {
     clearInterval(clockSync);
     // Together: claiming stops at once, whatever delete the sweeper is waiting on.
     await Promise.all([worker.stop(graceMs), sweeper?.stop()]);

@@ -185,6 +185,19 @@ export function shutdownGraceMs(config: AppConfig, app: 'api' | 'worker'): numbe
   return app === 'api' ? 10_000 : externalCallTimeoutMs(config) + 5_000;
 }
 
+/**
+ * How long a process may take after SIGTERM before it exits anyway: the API's drain delay (readiness
+ * failing, still listening) and grace for in-flight requests, the worker's grace for in-flight calls,
+ * plus each one's margin for closing the pool (and, for the worker, releasing leases). Deployments
+ * must wait longer than this before they kill (compose stop_grace_period, Kubernetes
+ * terminationGracePeriodSeconds); the deploy tests check it against the manifests.
+ */
+export function shutdownDeadlineMs(config: AppConfig, app: 'api' | 'worker'): number {
+  return app === 'api'
+    ? config.SHUTDOWN_DRAIN_DELAY_MS + shutdownGraceMs(config, 'api') + 5_000
+    : shutdownGraceMs(config, 'worker') + 10_000;
+}
+
 /** Reads and validates the configuration; throws ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): AppConfig {
   if (options.dotenv) loadDotenv({ quiet: true });
