@@ -94,7 +94,7 @@ const FAILED_CALL = { attempts: 1, unsettled_claims: -1 } as const;
  * still PROCESSING. Exactly the fields of the unique index transaction_id_lease_token_status, by
  * equality: the only filter shape the embedded server answers from an index.
  */
-function leaseFence(transactionId: string, leaseToken: string) {
+export function leaseFence(transactionId: string, leaseToken: string) {
   return { transaction_id: transactionId, lease_token: leaseToken, status: TransactionStatus.PROCESSING };
 }
 
