@@ -31,9 +31,20 @@ export interface Timing {
   errors: number;
 }
 
+/** The worker's per-record fenced work, old query shape vs new, against the same database. */
+export const SHAPE_OPERATIONS = [
+  'heartbeat 100 leases',
+  'finish 100 (fenced write)',
+  'claim read-back 100',
+  'finishLease 1 (updateOne)',
+] as const;
+export type ShapeOperation = (typeof SHAPE_OPERATIONS)[number];
+
 export interface GrowthPoint {
   records: number;
   timings: Record<GrowthOperation, Timing>;
+  /** Present when measured (BENCH_GROWTH_SHAPES is not 0). */
+  shapes?: Record<ShapeOperation, { old: Timing; new: Timing }>;
 }
 
 export interface EndToEnd {
@@ -143,6 +154,108 @@ async function measure(db: Db, records: number, reps: number, budget: number): P
   return { records, timings };
 }
 
+/**
+ * Driver-only: each per-record operation of the worker in the query shape it had before issue 10
+ * (updateMany/find whose filter mixes $in with other fields: a full scan on mongo-java-server)
+ * and in the new one (per-record updateOne on exactly the fence index's fields, reads by _id or
+ * transaction_id alone), on 100 records leased with one token among `records` stored ones.
+ * Neither shape changes what the records hold (the $set writes values they already have), so
+ * both are timed on the same state. finishLease is one shape; its "old" is timed without the
+ * fence index, dropped for that and created again.
+ */
+async function measureShapes(
+  db: Db,
+  reps: number,
+  budget: number,
+): Promise<Record<ShapeOperation, { old: Timing; new: Timing }>> {
+  const collection = db.collection<TransactionDocument>('transactions');
+  const repository = new TransactionRepository(db);
+  const ids: string[] = [];
+  for (let i = 0; i < 100; i++) {
+    const id = `shape-${randomBytes(6).toString('hex')}`;
+    ids.push(id);
+    await repository.recordWebhook(webhook(id));
+  }
+  // Lease the 100 with one token, as claimDue does (a far lease: nothing else touches them).
+  const token = randomBytes(8).toString('hex');
+  const owner = 'shape-bench';
+  const leaseEnd = new Date(Date.now() + 3_600_000);
+  await collection.updateMany(
+    { transaction_id: { $in: ids } },
+    { $set: { lease_owner: owner, lease_token: token, lease_expires_at: leaseEnd, due_at: leaseEnd } },
+  );
+  const leased = await collection
+    .find({ transaction_id: { $in: ids } }, { projection: { _id: 1 } })
+    .toArray();
+  const objectIds = leased.map((doc) => doc._id);
+  const fence = (id: string) => ({
+    transaction_id: id,
+    lease_token: token,
+    status: TransactionStatus.PROCESSING,
+  });
+  const renew = { $set: { lease_expires_at: leaseEnd, due_at: leaseEnd } };
+  const processing = TransactionStatus.PROCESSING;
+  const side = async (old: () => Promise<unknown>, fresh: () => Promise<unknown>) => ({
+    old: await time(old, reps, budget),
+    new: await time(fresh, reps, budget),
+  });
+  const shapes = {
+    'heartbeat 100 leases': await side(
+      async () => {
+        await collection.updateMany(
+          { transaction_id: { $in: ids }, lease_token: { $in: [token] }, status: processing },
+          renew,
+        );
+        await collection
+          .find({ transaction_id: { $in: ids }, lease_owner: owner, status: processing })
+          .project({ transaction_id: 1, lease_token: 1 })
+          .toArray();
+      },
+      async () => {
+        await collection.bulkWrite(
+          ids.map((id) => ({ updateOne: { filter: fence(id), update: renew } })),
+          { ordered: false },
+        );
+        const docs = await collection
+          .find({ transaction_id: { $in: ids } })
+          .project<TransactionDocument>({ transaction_id: 1, lease_token: 1, lease_owner: 1, status: 1 })
+          .toArray();
+        return docs.filter((doc) => doc.lease_owner === owner && doc.status === processing);
+      },
+    ),
+    'finish 100 (fenced write)': await side(
+      () =>
+        collection.updateMany(
+          { transaction_id: { $in: ids }, lease_token: token, status: processing },
+          renew,
+        ),
+      () =>
+        collection.bulkWrite(
+          ids.map((id) => ({ updateOne: { filter: fence(id), update: renew } })),
+          { ordered: false },
+        ),
+    ),
+    'claim read-back 100': await side(
+      () => collection.find({ lease_token: token }).toArray(),
+      async () =>
+        (await collection.find({ _id: { $in: objectIds } }).toArray()).filter(
+          (doc) => doc.lease_token === token,
+        ),
+    ),
+    'finishLease 1 (updateOne)': { old: emptyTiming(), new: emptyTiming() },
+  } satisfies Record<ShapeOperation, { old: Timing; new: Timing }>;
+  const one = () => collection.updateOne(fence(ids[0]!), renew);
+  shapes['finishLease 1 (updateOne)'].new = await time(one, reps, budget);
+  await collection.dropIndex('transaction_id_lease_token_status');
+  shapes['finishLease 1 (updateOne)'].old = await time(one, reps, budget);
+  await repository.ensureIndexes();
+  return shapes;
+}
+
+function emptyTiming(): Timing {
+  return { median: NaN, max: NaN, samples: 0, errors: 0 };
+}
+
 /** At `records` stored: 60 webhooks, 10 per second, to the real API with one worker (1 s call). */
 async function endToEnd(mongoUrl: string, dbName: string, records: number): Promise<EndToEnd> {
   const callMs = 1_000;
@@ -198,7 +311,7 @@ export async function growth(
   mongoUrl: string,
   backend: string,
   sizes: readonly number[],
-  options: { reps: number; budgetMs: number; endToEnd: boolean },
+  options: { reps: number; budgetMs: number; endToEnd: boolean; shapes?: boolean },
 ): Promise<GrowthResult> {
   const dbName = `bench_growth_${randomBytes(3).toString('hex')}`;
   const client = await MongoClient.connect(mongoUrl);
@@ -217,6 +330,21 @@ export async function growth(
       );
       const point = await measure(db, size, options.reps, options.budgetMs);
       console.log(`growth (${backend}) @ ${size}: ${JSON.stringify(point.timings)}`);
+      if (options.shapes !== false) {
+        point.shapes = await measureShapes(db, options.reps, options.budgetMs);
+        for (const [operation, { old, new: fresh }] of Object.entries(point.shapes))
+          console.log(
+            `growth (${backend}) @ ${size} shape ${operation}: old median ${old.median} ms (max ${old.max}, n=${old.samples})` +
+              ` | new median ${fresh.median} ms (max ${fresh.max}, n=${fresh.samples})`,
+          );
+        // The shape records are leased far ahead and PROCESSING: settle them like measure's inserts.
+        await db
+          .collection('transactions')
+          .updateMany(
+            { status: TransactionStatus.PROCESSING },
+            { $set: { status: TransactionStatus.PROCESSED, processed_at: new Date() } },
+          );
+      }
       points.push(point);
     }
     if (options.endToEnd) {

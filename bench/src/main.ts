@@ -161,11 +161,12 @@ async function growthRuns(): Promise<GrowthResult[]> {
   const reps = Number(process.env.BENCH_GROWTH_REPS ?? 10);
   const budgetMs = Number(process.env.BENCH_GROWTH_BUDGET_S ?? 30) * 1000;
   const endToEnd = process.env.BENCH_GROWTH_E2E !== '0';
+  const shapes = process.env.BENCH_GROWTH_SHAPES !== '0';
   const results: GrowthResult[] = [];
   for (const variant of variants()) {
     results.push(
       await withDatabase(variant, 'growth', (url) =>
-        growth(url, variant.label, sizes, { reps, budgetMs, endToEnd }),
+        growth(url, variant.label, sizes, { reps, budgetMs, endToEnd, shapes }),
       ),
     );
   }

@@ -29,8 +29,15 @@ export const TRANSACTION_INDEXES = [
   // Claiming (and so lease-expiry recovery, as due_at is the lease expiry): the oldest due
   // PROCESSING records first; with _id in the key the candidate scan of claimBatch is covered.
   { key: { status: 1, due_at: 1, _id: 1 }, name: 'status_due_at_id' },
-  // Heartbeats and fenced updates find a record by its lease token.
-  { key: { lease_token: 1 }, name: 'lease_token' },
+  // The lease fence: every fenced write names exactly these three fields by equality, one record
+  // per write, so mongo-java-server (which uses an index only when a query's fields equal a unique
+  // index's fields) finds the record through it instead of scanning; unique because
+  // transaction_id is. MongoDB serves the same writes from it (or transaction_id_unique).
+  {
+    key: { transaction_id: 1, lease_token: 1, status: 1 },
+    name: 'transaction_id_lease_token_status',
+    unique: true,
+  },
   // Listing newest first (GET /v1/transactions), with and without a status filter.
   { key: { created_at: -1, _id: -1 }, name: 'created_at_id' },
   { key: { status: 1, created_at: -1, _id: -1 }, name: 'status_created_at_id' },
@@ -81,6 +88,15 @@ export interface LeaseRef {
 const CLAIM_COUNTERS = { claims: 1, unsettled_claims: 1 } as const;
 /** A call that ended in failure: one attempt spent, and the lease ended with an outcome. */
 const FAILED_CALL = { attempts: 1, unsettled_claims: -1 } as const;
+
+/**
+ * The filter of every fenced write: the record, only while `leaseToken` is its lease and it is
+ * still PROCESSING. Exactly the fields of the unique index transaction_id_lease_token_status, by
+ * equality: the only filter shape the embedded server answers from an index.
+ */
+export function leaseFence(transactionId: string, leaseToken: string) {
+  return { transaction_id: transactionId, lease_token: leaseToken, status: TransactionStatus.PROCESSING };
+}
 
 /** A record a worker holds a lease on: only `lease_token` lets it finish or release the record. */
 export interface ClaimedTransaction extends TransactionDocument {
@@ -253,9 +269,11 @@ export class TransactionRepository {
       poisoned = await this.failPoisoned(candidateIds, now, maxClaims);
     }
     if (stamped.modifiedCount === 0) return { claimed: [], poisoned };
-    const claimed = (await this.collection
-      .find({ lease_token: leaseToken }, { readPreference: 'primary' })
-      .toArray()) as ClaimedTransaction[];
+    // Read back by _id (index-served everywhere) and keep what carries our token.
+    const stampedOrNot = await this.collection
+      .find({ _id: candidateIds }, { readPreference: 'primary' })
+      .toArray();
+    const claimed = stampedOrNot.filter((doc) => doc.lease_token === leaseToken) as ClaimedTransaction[];
     return { claimed, poisoned };
   }
 
@@ -266,7 +284,23 @@ export class TransactionRepository {
       _id: ids,
       unsettled_claims: { $gte: maxClaims },
     } as const;
-    const found = await this.collection.find(poison, { projection: { transaction_id: 1 } }).toArray();
+    // Read by _id alone (index-served) and test the rest here; the update below re-checks it all.
+    const found = (
+      await this.collection
+        .find(
+          { _id: ids },
+          {
+            projection: { transaction_id: 1, status: 1, due_at: 1, unsettled_claims: 1 },
+            readPreference: 'primary',
+          },
+        )
+        .toArray()
+    ).filter(
+      (doc) =>
+        doc.status === TransactionStatus.PROCESSING &&
+        doc.due_at <= now &&
+        (doc.unsettled_claims ?? 0) >= maxClaims,
+    );
     if (found.length === 0) return [];
     const error =
       `poison record: leased ${maxClaims} times without an outcome (its worker crashed, stalled ` +
@@ -288,15 +322,13 @@ export class TransactionRepository {
     // Read back: only those we moved (a concurrent worker may have failed the same ones).
     const failed = await this.collection
       .find(
-        {
-          transaction_id: { $in: found.map((doc) => doc.transaction_id) },
-          status: TransactionStatus.FAILED,
-          failed_at: now,
-        },
-        { projection: { transaction_id: 1 } },
+        { transaction_id: { $in: found.map((doc) => doc.transaction_id) } },
+        { projection: { transaction_id: 1, status: 1, failed_at: 1 }, readPreference: 'primary' },
       )
       .toArray();
-    return failed.map((doc) => doc.transaction_id);
+    return failed
+      .filter((doc) => doc.status === TransactionStatus.FAILED && doc.failed_at?.getTime() === now.getTime())
+      .map((doc) => doc.transaction_id);
   }
 
   /**
@@ -334,26 +366,31 @@ export class TransactionRepository {
   ): Promise<Map<string, string>> {
     if (leases.length === 0) return new Map();
     const expiresAt = new Date(this.now().getTime() + leaseMs);
-    const ids = { $in: leases.map((lease) => lease.transaction_id) };
-    // A record carries one token at a time, so ids x tokens matches exactly the given pairs.
-    await this.collection.updateMany(
-      {
-        transaction_id: ids,
-        lease_token: { $in: [...new Set(leases.map((lease) => lease.lease_token))] },
-        status: TransactionStatus.PROCESSING,
-      },
-      {
-        $set: { lease_expires_at: expiresAt, due_at: expiresAt },
-        ...(Object.keys(increments).length > 0 ? { $inc: increments } : {}),
-      },
+    const update = {
+      $set: { lease_expires_at: expiresAt, due_at: expiresAt },
+      ...(Object.keys(increments).length > 0 ? { $inc: increments } : {}),
+    };
+    // One fenced updateOne per lease, in one round trip: each is answered from the fence index.
+    await this.collection.bulkWrite(
+      leases.map((lease) => ({
+        updateOne: { filter: leaseFence(lease.transaction_id, lease.lease_token), update },
+      })),
+      { ordered: false },
     );
-    const held = await this.collection
+    // Read by transaction_id alone (index-served) and keep what `owner` holds.
+    const records = await this.collection
       .find(
-        { transaction_id: ids, lease_owner: owner, status: TransactionStatus.PROCESSING },
+        { transaction_id: { $in: leases.map((lease) => lease.transaction_id) } },
         // The write just made must be seen: read the primary.
-        { projection: { transaction_id: 1, lease_token: 1 }, readPreference: 'primary' },
+        {
+          projection: { transaction_id: 1, lease_token: 1, lease_owner: 1, status: 1 },
+          readPreference: 'primary',
+        },
       )
       .toArray();
+    const held = records.filter(
+      (doc) => doc.lease_owner === owner && doc.status === TransactionStatus.PROCESSING,
+    );
     return new Map(held.map((doc) => [doc.transaction_id, doc.lease_token ?? '']));
   }
 
@@ -371,51 +408,54 @@ export class TransactionRepository {
   }
 
   /**
-   * markProcessed for many records at once (records claimed together share their lease token):
-   * one fenced updateMany per token. Returns the ids finished under the given leases; when not all
+   * markProcessed for many records at once: one fenced updateOne per record, all in one
+   * bulkWrite round trip. Returns the ids finished under the given leases; when not all
    * of a token's records matched (another worker took some over, or this is a retry after a lost
    * reply), `finished_lease_token` tells which. Repeating a call changes nothing.
    */
   async markProcessedMany(
     items: readonly { transaction_id: string; lease_token: string }[],
   ): Promise<Set<string>> {
-    const byToken = new Map<string, string[]>();
-    for (const item of items)
-      byToken.set(item.lease_token, [...(byToken.get(item.lease_token) ?? []), item.transaction_id]);
-    const finished = new Set<string>();
+    if (items.length === 0) return new Set();
     const processedAt = this.now();
-    for (const [leaseToken, ids] of byToken) {
-      const result = await this.collection.updateMany(
-        { transaction_id: { $in: ids }, lease_token: leaseToken, status: TransactionStatus.PROCESSING },
-        {
-          $set: {
-            status: TransactionStatus.PROCESSED,
-            processed_at: processedAt,
-            expire_at: expiryAfter(processedAt, this.retentionDays),
-            finished_lease_token: leaseToken,
-            lease_owner: null,
-            lease_token: null,
-            lease_expires_at: null,
+    const result = await this.collection.bulkWrite(
+      items.map((item) => ({
+        updateOne: {
+          filter: leaseFence(item.transaction_id, item.lease_token),
+          update: {
+            $set: {
+              status: TransactionStatus.PROCESSED,
+              processed_at: processedAt,
+              expire_at: expiryAfter(processedAt, this.retentionDays),
+              finished_lease_token: item.lease_token,
+              lease_owner: null,
+              lease_token: null,
+              lease_expires_at: null,
+            },
           },
         },
-      );
-      if (result.modifiedCount === ids.length) {
-        for (const id of ids) finished.add(id);
-        continue;
-      }
-      const ours = await this.collection
-        .find(
-          {
-            transaction_id: { $in: ids },
-            finished_lease_token: leaseToken,
-            status: TransactionStatus.PROCESSED,
-          },
-          { projection: { transaction_id: 1 } },
+      })),
+      { ordered: false },
+    );
+    const ids = items.map((item) => item.transaction_id);
+    if (result.modifiedCount === items.length) return new Set(ids);
+    // Read by transaction_id alone (index-served) and keep those finished under a given lease.
+    const given = new Set(items.map((item) => `${item.transaction_id}\u0000${item.lease_token}`));
+    const records = await this.collection
+      .find(
+        { transaction_id: { $in: ids } },
+        { projection: { transaction_id: 1, finished_lease_token: 1, status: 1 } },
+      )
+      .toArray();
+    return new Set(
+      records
+        .filter(
+          (doc) =>
+            doc.status === TransactionStatus.PROCESSED &&
+            given.has(`${doc.transaction_id}\u0000${doc.finished_lease_token ?? ''}`),
         )
-        .toArray();
-      for (const doc of ours) finished.add(doc.transaction_id);
-    }
-    return finished;
+        .map((doc) => doc.transaction_id),
+    );
   }
 
   /** After a failed attempt: due again at `retryAt` (the backoff), with the error kept. Fenced. */
@@ -544,13 +584,10 @@ export class TransactionRepository {
     changes: Partial<TransactionDocument>,
     increments: Partial<Record<'attempts' | 'unsettled_claims', number>> = {},
   ): Promise<boolean> {
-    const result = await this.collection.updateOne(
-      { transaction_id: transactionId, lease_token: leaseToken, status: TransactionStatus.PROCESSING },
-      {
-        $set: { ...changes, lease_owner: null, lease_token: null, lease_expires_at: null },
-        ...(Object.keys(increments).length > 0 ? { $inc: increments } : {}),
-      },
-    );
+    const result = await this.collection.updateOne(leaseFence(transactionId, leaseToken), {
+      $set: { ...changes, lease_owner: null, lease_token: null, lease_expires_at: null },
+      ...(Object.keys(increments).length > 0 ? { $inc: increments } : {}),
+    });
     return result.modifiedCount === 1;
   }
 }

@@ -1,5 +1,11 @@
 import { Decimal128 } from 'mongodb';
-import { TransactionRepository, type ClaimedTransaction, type LeaseRef } from '../src/repository';
+import {
+  leaseFence,
+  TRANSACTION_INDEXES,
+  TransactionRepository,
+  type ClaimedTransaction,
+  type LeaseRef,
+} from '../src/repository';
 import { toTransactionView, TransactionStatus } from '../src/transaction';
 import { transactionWebhookSchema } from '../src/schemas';
 import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
@@ -288,7 +294,7 @@ describe('leases', () => {
     expect(sibling?.lease_token).toBe(first[1]!.lease_token);
   });
 
-  it('finishes a batch with one fenced update and reports exactly the records it finished', async () => {
+  it('finishes a batch in one fenced round trip and reports exactly the records it finished', async () => {
     await repo.collection.deleteMany({});
     for (let i = 0; i < 3; i++) await repo.recordWebhook(webhook());
     const batch = await repo.claimBatch('worker-a', 1_000, 3);
@@ -318,6 +324,21 @@ describe('leases', () => {
     const again = await repo.markProcessedMany(batch);
     expect([...again].sort()).toEqual([...finished].sort());
     expect((await repo.findByTransactionId(batch[1]!.transaction_id))?.processed_at).toEqual(processedAt);
+    // Once the other worker has finished the lost record too, it is still not reported as ours.
+    expect(await repo.markProcessed(lost.transaction_id, takeover!.lease_token)).toBe(true);
+    const afterTheirs = await repo.markProcessedMany(batch);
+    expect([...afterTheirs].sort()).toEqual([...finished].sort());
+  });
+
+  it('fences every lease write with exactly the fields of a unique index (the only filter the embedded server serves from an index)', () => {
+    const fenceFields = Object.keys(leaseFence('tx-1', 'token-1')).sort();
+    const unique = TRANSACTION_INDEXES.filter((index) => 'unique' in index && index.unique);
+    expect(unique.map((index) => Object.keys(index.key).sort())).toContainEqual(fenceFields);
+    expect(leaseFence('tx-1', 'token-1')).toEqual({
+      transaction_id: 'tx-1',
+      lease_token: 'token-1',
+      status: TransactionStatus.PROCESSING,
+    });
   });
 
   it('requeues a FAILED record without a stale next_attempt_at and records who and when', async () => {
