@@ -6,7 +6,9 @@ import {
   ConfigError,
   connectWithRetry,
   createLogger,
+  CLOCK_SYNC_INTERVAL_MS,
   createMongoClient,
+  DatabaseClock,
   loadConfig,
   onShutdownSignal,
   shutdownDeadlineMs,
@@ -29,9 +31,14 @@ async function main(): Promise<void> {
   // Lines logged while a request is handled carry its request_id (and transaction_id).
   const logger = createLogger('api', config, { context: currentLogContext });
   const client = createMongoClient(config);
-  const repository = new TransactionRepository(client.db(config.MONGODB_DB), undefined, {
+  const db = client.db(config.MONGODB_DB);
+  // A new record's created_at and first due time, requeues and expiries use the database's clock,
+  // as the workers' leases do: an API host whose clock is ahead would otherwise delay new work.
+  const clock = DatabaseClock.forDatabase(db);
+  const repository = new TransactionRepository(db, () => clock.now(), {
     retentionDays: config.RETENTION_DAYS,
   });
+  let stopClockSync: (() => void) | undefined;
   let server: Server | undefined;
   const drain = new Drain();
 
@@ -43,14 +50,22 @@ async function main(): Promise<void> {
       await delay(config.SHUTDOWN_DRAIN_DELAY_MS);
       await closeGracefully(server, graceMs);
     }
+    stopClockSync?.();
     await client.close();
     logger.info('api stopped');
   });
 
   await connectWithRetry(
     client,
-    () => repository.ensureIndexes(),
+    async () => {
+      await repository.ensureIndexes();
+      await clock.sync();
+    },
     (attempt, error) => logger.warn('database not ready, retrying', { attempt, error: String(error) }),
+  );
+  logger.info('database clock synced', { offset_ms: clock.now().getTime() - Date.now() });
+  stopClockSync = clock.keepSynced(CLOCK_SYNC_INTERVAL_MS, (error) =>
+    logger.warn('database clock sync failed', { error: String(error) }),
   );
   for (const warning of posture.warnings)
     logger[config.NODE_ENV === 'production' ? 'error' : 'warn'](warning);

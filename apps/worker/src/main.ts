@@ -6,6 +6,7 @@ import {
   ConfigError,
   connectWithRetry,
   createLogger,
+  CLOCK_SYNC_INTERVAL_MS,
   createMongoClient,
   DatabaseClock,
   externalCallTimeoutMs,
@@ -22,9 +23,6 @@ import { DEFAULT_METRICS_PORT, listenForMetrics } from './metrics-server';
 import { RetentionSweeper } from './retention-sweeper';
 import { RetryPolicy } from './retry-policy';
 import { TransactionWorker } from './transaction-worker';
-
-/** How often the database clock is re-anchored (see DatabaseClock). */
-const CLOCK_SYNC_INTERVAL_MS = 60_000;
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env, { dotenv: true });
@@ -84,9 +82,9 @@ async function main(): Promise<void> {
         })
       : undefined;
   // Grace for in-flight calls, then time to release leases and close the pool.
-  let clockSync: NodeJS.Timeout | undefined;
+  let stopClockSync: (() => void) | undefined;
   onShutdownSignal(logger, shutdownDeadlineMs(config, 'worker'), async () => {
-    clearInterval(clockSync);
+    stopClockSync?.();
     // Together: claiming stops at once, whatever delete the sweeper is waiting on.
     await Promise.all([worker.stop(graceMs), sweeper?.stop()]);
     await client.close();
@@ -117,12 +115,9 @@ async function main(): Promise<void> {
     offset_ms: clock.now().getTime() - Date.now(),
     uncertainty_ms: Math.round(clock.uncertaintyMs),
   });
-  // Re-anchor now and then: the monotonic clock drifts a little from the server's.
-  clockSync = setInterval(() => {
-    clock
-      .sync()
-      .catch((error: unknown) => logger.warn('database clock sync failed', { error: String(error) }));
-  }, CLOCK_SYNC_INTERVAL_MS);
+  stopClockSync = clock.keepSynced(CLOCK_SYNC_INTERVAL_MS, (error) =>
+    logger.warn('database clock sync failed', { error: String(error) }),
+  );
   worker.start();
   sweeper?.start();
 }

@@ -18,6 +18,9 @@ export interface ClockSources {
  * now() = server time at the sample + monotonic time since. The sample is refreshed periodically
  * (each time from the reading with the smallest round trip, the most precise) so drift stays small.
  */
+/** How often the apps re-anchor their DatabaseClock. */
+export const CLOCK_SYNC_INTERVAL_MS = 60_000;
+
 export class DatabaseClock {
   private anchor: { serverMs: number; monotonicMs: number; roundTripMs: number } | undefined;
 
@@ -48,6 +51,18 @@ export class DatabaseClock {
       }
     }
     this.anchor = best;
+  }
+
+  /**
+   * Re-anchors every `intervalMs` (the monotonic clock drifts a little from the server's); a failed
+   * sync keeps the previous anchor. Returns the function that stops it.
+   */
+  keepSynced(intervalMs: number, onError: (error: unknown) => void): () => void {
+    const timer = setInterval(() => {
+      this.sync().catch(onError);
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   /** The server's time now. Throws before the first sync(): a lease must never use a local guess. */
