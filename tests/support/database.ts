@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { MongoClient, type Db } from 'mongodb';
+import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
 import { TransactionRepository } from '@txhook/shared';
 
 export interface TestDatabase {
@@ -18,10 +18,13 @@ export function testDatabaseUrl(): string {
 }
 
 /** A database of its own for one test file, on the real server, dropped at the end. */
-export async function openTestDatabase(label: string): Promise<TestDatabase> {
+export async function openTestDatabase(
+  label: string,
+  clientOptions: MongoClientOptions = {},
+): Promise<TestDatabase> {
   const url = testDatabaseUrl();
   const name = `test_${label}_${randomBytes(4).toString('hex')}`;
-  const client = await MongoClient.connect(url, { serverSelectionTimeoutMS: 10_000 });
+  const client = await MongoClient.connect(url, { serverSelectionTimeoutMS: 10_000, ...clientOptions });
   const db = client.db(name);
   const repository = new TransactionRepository(db);
   await repository.ensureIndexes();

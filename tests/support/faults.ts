@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { MongoClient, type MongoClientOptions } from 'mongodb';
 import { clearFault, injectFault, type CommandFault } from '@txhook/embedded-mongo';
-import { TransactionRepository } from '@txhook/shared';
-import { testDatabaseUrl, type TestDatabase } from './database';
+import { openTestDatabase, type TestDatabase } from './database';
 
 /**
  * A test database whose client announces an appName of its own, so faults injected into the real
@@ -20,31 +19,19 @@ export async function openFaultableDatabase(
   label: string,
   clientOptions: MongoClientOptions = {},
 ): Promise<FaultableDatabase> {
-  const url = testDatabaseUrl();
   const appName = `faults_${label}_${randomBytes(4).toString('hex')}`;
-  const name = `test_${label}_${randomBytes(4).toString('hex')}`;
-  const client = await MongoClient.connect(url, {
-    serverSelectionTimeoutMS: 10_000,
-    ...clientOptions,
-    appName,
-  });
-  const control = await MongoClient.connect(url, { serverSelectionTimeoutMS: 10_000 });
-  const db = client.db(name);
-  const repository = new TransactionRepository(db);
-  await repository.ensureIndexes();
+  const database = await openTestDatabase(label, { ...clientOptions, appName });
+  const control = await MongoClient.connect(database.url, { serverSelectionTimeoutMS: 10_000 });
   return {
-    url,
-    name,
-    client,
-    db,
-    repository,
+    ...database,
     appName,
     inject: (fault) => injectFault(control, { ...fault, appName }),
     clear: () => clearFault(control),
     async drop() {
+      // Cleared first, so the drop itself is not the command a fault holds up.
       await clearFault(control).catch(() => undefined);
-      await db.dropDatabase().catch(() => undefined);
-      await Promise.all([client.close(), control.close()]);
+      await database.drop();
+      await control.close();
     },
   };
 }
