@@ -63,7 +63,7 @@ async function run(mongoUrl: string, label: string, graceMs: number): Promise<Au
       {
         baseUrl,
         collection: client.db(env.MONGODB_DB).collection<TransactionDocument>('transactions'),
-        // Built JavaScript in production mode, as deployed; debug logs every claim (= every call).
+        // Built JavaScript in production mode, as deployed; debug logs every call start.
         launchWorker: () =>
           startApp('worker', { ...env, NODE_ENV: 'production', LOG_LEVEL: 'debug' }, { compiled: true }),
       },
