@@ -1,0 +1,62 @@
+/** Every relative link in the README and docs/ points at a file that exists (and a heading in it). */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { filesUnder, ROOT } from './markdown';
+
+/** GitHub's anchor of a heading: lower case, punctuation dropped, spaces as hyphens. */
+function anchorOf(heading: string): string {
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
+}
+
+function anchorsIn(file: string): Set<string> {
+  const seen = new Map<string, number>();
+  const anchors = new Set<string>();
+  for (const match of withoutCode(readFileSync(file, 'utf8')).matchAll(/^#{1,6}\s+(.+)$/gm)) {
+    const anchor = anchorOf(match[1]!);
+    const count = seen.get(anchor) ?? 0;
+    // GitHub numbers repeated headings: name, name-1, name-2, ...
+    anchors.add(count === 0 ? anchor : `${anchor}-${count}`);
+    seen.set(anchor, count + 1);
+  }
+  return anchors;
+}
+
+/** Fenced code blocks hold examples, not links. */
+function withoutCode(markdown: string): string {
+  return markdown.replace(/^```[\s\S]*?^```/gm, '');
+}
+
+const markdownFiles = [
+  'README.md',
+  ...filesUnder('docs', ['.md']),
+  ...filesUnder('apps', ['README.md']),
+  ...filesUnder('packages', ['README.md']),
+].filter((file) => existsSync(path.join(ROOT, file)));
+
+describe('documentation links', () => {
+  it('reads the README and the docs', () => {
+    expect(markdownFiles).toEqual(
+      expect.arrayContaining(['README.md', path.join('docs', 'CONFIGURATION.md')]),
+    );
+  });
+
+  it.each(markdownFiles)('%s: every relative link resolves', (file) => {
+    const source = path.join(ROOT, file);
+    const broken: string[] = [];
+    for (const match of withoutCode(readFileSync(source, 'utf8')).matchAll(/\]\(([^)\s]+)\)/g)) {
+      const target = match[1]!;
+      if (/^[a-z]+:/i.test(target)) continue; // https:, mailto: ...
+      const [relative = '', anchor] = target.split('#');
+      const resolved = relative === '' ? source : path.resolve(path.dirname(source), relative);
+      if (!existsSync(resolved)) broken.push(`${target}: no such file`);
+      else if (anchor !== undefined && resolved.endsWith('.md') && statSync(resolved).isFile()) {
+        if (!anchorsIn(resolved).has(anchor)) broken.push(`${target}: no such heading`);
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+});
