@@ -60,3 +60,21 @@ describe('documentation links', () => {
     expect(broken).toEqual([]);
   });
 });
+
+/** BENCHMARKS.md is written by `pnpm bench` and records runs as they were, paths of the time included. */
+const CURRENT_DOCS = markdownFiles.filter((file) => file !== path.join('docs', 'BENCHMARKS.md'));
+
+describe('paths named in the documentation', () => {
+  it.each(CURRENT_DOCS)('%s: every repository path in backticks exists', (file) => {
+    const text = readFileSync(path.join(ROOT, file), 'utf8');
+    const missing: string[] = [];
+    for (const match of text.matchAll(
+      /`((?:apps|packages|tests|scripts|bench|k8s|monitoring|docs)\/[^`\s]*)`/g,
+    )) {
+      // `packages/x/test/*` names a folder's files; `a.ts:12` a line in a file.
+      const named = match[1]!.replace(/\/\*[^/]*$/, '').replace(/:\d+$/, '');
+      if (!existsSync(path.join(ROOT, named))) missing.push(match[1]!);
+    }
+    expect([...new Set(missing)]).toEqual([]);
+  });
+});
