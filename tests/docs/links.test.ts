@@ -78,3 +78,19 @@ describe('paths named in the documentation', () => {
     expect([...new Set(missing)]).toEqual([]);
   });
 });
+
+describe('file names in the documentation', () => {
+  const sourceNames = new Set(
+    ['apps', 'packages', 'scripts', 'tests', 'bench'].flatMap((dir) =>
+      filesUnder(dir, ['.ts', '.sh', '.mjs', '.java']).map((file) => path.basename(file)),
+    ),
+  );
+
+  it.each(CURRENT_DOCS)('%s: every source file named without its folder exists somewhere', (file) => {
+    const text = readFileSync(path.join(ROOT, file), 'utf8');
+    const missing = [...text.matchAll(/`([A-Za-z0-9_.-]+\.(?:ts|sh|mjs|java))(?::\d+)?`/g)]
+      .map((match) => match[1]!)
+      .filter((name) => !sourceNames.has(name));
+    expect([...new Set(missing)]).toEqual([]);
+  });
+});
