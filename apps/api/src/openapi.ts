@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import {
   SIGNATURE_HEADER,
-  SOURCE_NAME,
   STANDARD_WEBHOOK_HEADERS,
   transactionIdSchema,
   transactionViewSchema,
@@ -9,6 +8,7 @@ import {
   transactionWebhookSchema,
 } from '@txhook/shared';
 import { accessFor, type Access } from './access';
+import { SOURCE_NAME } from './access-config';
 import { errorBodySchema } from './http-errors';
 import { redriveRequestSchema, redriveResponseSchema } from './routes/transactions';
 import { healthSchema } from './routes/health';

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { OperatorKey, OperatorRole } from '@txhook/shared';
+import type { OperatorKey, OperatorRole } from './access-config';
 
 /** Who a request authenticated as: an operator key, or the Prometheus metrics token. */
 export interface Credential {

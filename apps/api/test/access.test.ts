@@ -3,7 +3,6 @@ import type { Express, Router } from 'express';
 import { MongoClient } from 'mongodb';
 import {
   createLogger,
-  loadConfig,
   newTransactionDocument,
   transactionWebhookSchema,
   TransactionStatus,
@@ -11,6 +10,7 @@ import {
 } from '@txhook/shared';
 import { createApp } from '../src/app';
 import { accessFor, ROUTE_RULES, type Access, type RouteRule } from '../src/access';
+import { loadApiConfig } from '../src/config';
 import { OperatorAuth } from '../src/operator-auth';
 import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
 import { requestJson, sampleWebhook } from '../../../tests/support/webhooks';
@@ -20,7 +20,7 @@ const newToken = () => `txk_${randomBytes(32).toString('base64url')}`;
 const digest = (token: string) => createHash('sha256').update(token).digest('hex');
 const TOKENS = { read: newToken(), operate: newToken(), metrics: newToken(), wrong: newToken() };
 const OPERATOR_KEYS = `grafana:read:${digest(TOKENS.read)},alice:operate:${digest(TOKENS.operate)}`;
-const config = loadConfig({ OPERATOR_KEYS, METRICS_TOKEN: TOKENS.metrics });
+const config = loadApiConfig({ OPERATOR_KEYS, METRICS_TOKEN: TOKENS.metrics });
 const auth = () => new OperatorAuth(config.OPERATOR_KEYS, config.METRICS_TOKEN);
 const SECRET = 'whsec_access_0123456789abcdef';
 

@@ -3,13 +3,13 @@ import { stringify as stringifyLossless } from 'lossless-json';
 import { z } from 'zod';
 import {
   describeIssues,
-  SOURCE_NAME,
   toTransactionView,
   transactionIdSchema,
   TransactionStatus,
   type Logger,
   type TransactionRepository,
 } from '@txhook/shared';
+import { SOURCE_NAME } from '../access-config';
 import { operatorOf } from '../access';
 import { ApiError, methodNotAllowed } from '../http-errors';
 import { jsonBody, rawBody } from '../json-body';

@@ -1,13 +1,13 @@
 import { Router, type RequestHandler } from 'express';
 import {
   describeIssues,
-  SOURCE_NAME,
   toTransactionView,
   transactionIdSchema,
   transactionWebhookSchema,
   type Logger,
   type TransactionRepository,
 } from '@txhook/shared';
+import { SOURCE_NAME } from '../access-config';
 import { ApiError, methodNotAllowed } from '../http-errors';
 import { jsonBody, rawBody } from '../json-body';
 import { requireSignature, sourceOf, type SignatureOptions } from '../signature';
