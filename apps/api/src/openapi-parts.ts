@@ -21,6 +21,11 @@ export const response = (description: string, schemaName: string, headers?: Json
   content: json(schemaName),
   ...(headers ? { headers } : {}),
 });
+/** An answer whose body is described in place rather than by a named schema. */
+export const inlineResponse = (description: string, mediaType: string, schema: JsonObject) => ({
+  description,
+  content: { [mediaType]: { schema } },
+});
 export const retryAfter = { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } };
 export const errorResponse = (description: string, headers?: JsonObject) =>
   response(description, 'Error', headers);

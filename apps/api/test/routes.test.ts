@@ -8,16 +8,7 @@ import { parseMetrics, sample } from '../../../tests/support/metrics';
 import { postWebhook, sampleWebhook } from '../../../tests/support/webhooks';
 import { errorHandler } from '../src/http-errors';
 import { buildOpenApiDocument } from '../src/openapi';
-import {
-  API_RESOURCES,
-  dashboardRouter,
-  healthRouter,
-  metricsRouter,
-  openApiRouter,
-  statsRouter,
-  transactionsRouter,
-  webhooksRouter,
-} from '../src/routes';
+import * as routes from '../src/routes';
 import { dashboardResource } from '../src/routes/dashboard';
 import { healthResource } from '../src/routes/health';
 import { metricsResource } from '../src/routes/metrics';
@@ -51,7 +42,7 @@ describe('the webhooks router', () => {
     const registry = new Registry();
     const deps = { repository: database.repository, logger: quietLogger, bodyLimitBytes: 16_384, registry };
     const app = express();
-    app.use(webhooksRouter(deps));
+    app.use(routes.webhooksRouter(deps));
     app.use(errorHandler(quietLogger));
     const served = await listen(app);
     try {
@@ -78,17 +69,17 @@ describe('each resource', () => {
     registry: new Registry(),
   });
   const resources: [string, ApiResource, () => Router][] = [
-    ['health', healthResource, () => healthRouter(deps())],
-    ['openapi', openApiResource, () => openApiRouter({})],
-    ['dashboard', dashboardResource, () => dashboardRouter()],
-    ['webhooks', webhooksResource, () => webhooksRouter(deps())],
-    ['metrics', metricsResource, () => metricsRouter(deps())],
-    ['stats', statsResource, () => statsRouter(deps())],
-    ['transactions', transactionsResource, () => transactionsRouter(deps())],
+    ['health', healthResource, () => routes.healthRouter(deps())],
+    ['openapi', openApiResource, () => routes.openApiRouter({})],
+    ['dashboard', dashboardResource, () => routes.dashboardRouter()],
+    ['webhooks', webhooksResource, () => routes.webhooksRouter(deps())],
+    ['metrics', metricsResource, () => routes.metricsRouter(deps())],
+    ['stats', statsResource, () => routes.statsRouter(deps())],
+    ['transactions', transactionsResource, () => routes.transactionsRouter(deps())],
   ];
 
   it('is in the catalogue the app, the access guard and the OpenAPI document are built from', () => {
-    expect(API_RESOURCES).toEqual(resources.map(([, resource]) => resource));
+    expect(routes.API_RESOURCES).toEqual(resources.map(([, resource]) => resource));
   });
 
   it.each(resources)('%s: its router serves exactly the routes it declares', (_name, resource, router) => {

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from '../dashboard/page';
 import { methodNotAllowed } from '../http-errors';
-import { common } from '../openapi-parts';
+import { common, inlineResponse } from '../openapi-parts';
 import type { ApiResource } from './route';
 
 export const dashboardResource: ApiResource = {
@@ -14,7 +14,7 @@ export const dashboardResource: ApiResource = {
         operationId: 'getDashboard',
         summary: 'The operator dashboard page (holds no data; it asks for an operator key)',
         responses: {
-          '200': { description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } },
+          '200': inlineResponse('HTML page', 'text/html', { type: 'string' }),
           ...common,
         },
       },

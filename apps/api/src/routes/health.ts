@@ -3,7 +3,7 @@ import type { MongoClient } from 'mongodb';
 import { z } from 'zod';
 import { pingDatabase, type Logger, type TransactionRepository } from '@txhook/shared';
 import { methodNotAllowed } from '../http-errors';
-import { common, jsonSchemaOf, response } from '../openapi-parts';
+import { common, inlineResponse, jsonSchemaOf, response } from '../openapi-parts';
 import type { ApiResource } from './route';
 
 /** What GET / answers, 200 or 503. */
@@ -45,10 +45,7 @@ export const healthResource: ApiResource = {
         operationId: 'getLiveness',
         summary: 'Liveness probe: the process answers (no database involved)',
         responses: {
-          '200': {
-            description: 'Live',
-            content: { 'application/json': { schema: { type: 'object', required: ['status'] } } },
-          },
+          '200': inlineResponse('Live', 'application/json', { type: 'object', required: ['status'] }),
         },
       },
     },
@@ -61,14 +58,15 @@ export const healthResource: ApiResource = {
         summary:
           'Readiness probe: 200 when the database answers and every index exists; 503 names the failed check (never driver text)',
         responses: {
-          '200': {
-            description: 'Ready',
-            content: { 'application/json': { schema: { type: 'object', required: ['status', 'checks'] } } },
-          },
-          '503': {
-            description: 'Not ready (database unreachable, indexes missing, or shutting down)',
-            content: { 'application/json': { schema: { type: 'object', required: ['status'] } } },
-          },
+          '200': inlineResponse('Ready', 'application/json', {
+            type: 'object',
+            required: ['status', 'checks'],
+          }),
+          '503': inlineResponse(
+            'Not ready (database unreachable, indexes missing, or shutting down)',
+            'application/json',
+            { type: 'object', required: ['status'] },
+          ),
         },
       },
     },

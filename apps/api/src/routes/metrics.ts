@@ -3,7 +3,7 @@ import { collectDefaultMetrics, Gauge, type Registry } from 'prom-client';
 import { TransactionStatus, type Logger, type QueueSnapshot, type TransactionQueries } from '@txhook/shared';
 import { cached } from '../cached';
 import { methodNotAllowed } from '../http-errors';
-import { common, unavailable } from '../openapi-parts';
+import { common, inlineResponse, unavailable } from '../openapi-parts';
 import type { ApiResource } from './route';
 
 /** The queue gauges cost a few counts; scrapes within this window share one reading. */
@@ -19,10 +19,7 @@ export const metricsResource: ApiResource = {
         operationId: 'getMetrics',
         summary: 'Prometheus metrics (a read key or METRICS_TOKEN)',
         responses: {
-          '200': {
-            description: 'Prometheus text exposition format',
-            content: { 'text/plain': { schema: { type: 'string' } } },
-          },
+          '200': inlineResponse('Prometheus text exposition format', 'text/plain', { type: 'string' }),
           ...common,
           ...unavailable(),
         },

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { methodNotAllowed } from '../http-errors';
-import { common } from '../openapi-parts';
+import { common, inlineResponse } from '../openapi-parts';
 import type { ApiResource, JsonObject } from './route';
 
 export const openApiResource: ApiResource = {
@@ -13,10 +13,7 @@ export const openApiResource: ApiResource = {
         operationId: 'getOpenApiDocument',
         summary: 'This document',
         responses: {
-          '200': {
-            description: 'The OpenAPI 3.1 document',
-            content: { 'application/json': { schema: { type: 'object' } } },
-          },
+          '200': inlineResponse('The OpenAPI 3.1 document', 'application/json', { type: 'object' }),
           ...common,
         },
       },

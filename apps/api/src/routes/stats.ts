@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { TransactionQueries } from '@txhook/shared';
 import { cached } from '../cached';
 import { methodNotAllowed } from '../http-errors';
-import { common, unavailable } from '../openapi-parts';
+import { common, inlineResponse, unavailable } from '../openapi-parts';
 import type { ApiResource } from './route';
 
 /** How long one /v1/stats answer is reused: dashboards poll every 2 s, many may be open. */
@@ -18,10 +18,9 @@ export const statsResource: ApiResource = {
         operationId: 'getStats',
         summary: 'Counts by status, backlog, processing lag percentiles and throughput (role read)',
         responses: {
-          '200': {
-            description: 'Statistics (see docs/OPERATIONS.md for each field)',
-            content: { 'application/json': { schema: { type: 'object' } } },
-          },
+          '200': inlineResponse('Statistics (see docs/OPERATIONS.md for each field)', 'application/json', {
+            type: 'object',
+          }),
           ...common,
           ...unavailable('unavailable: the database does not answer in time'),
         },
