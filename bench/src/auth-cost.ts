@@ -16,7 +16,6 @@ import { MongoClient } from 'mongodb';
 import { startEmbeddedMongo } from '@txhook/embedded-mongo';
 import {
   createLogger,
-  loadConfig,
   signatureHeader,
   standardWebhookHeaders,
   TransactionRepository,
@@ -24,12 +23,13 @@ import {
   verifyStandardWebhook,
 } from '@txhook/shared';
 import { createApp } from '../../apps/api/src/app';
+import { loadApiConfig } from '../../apps/api/src/config';
 import { OperatorAuth } from '../../apps/api/src/operator-auth';
 
 const token = () => `txk_${randomBytes(32).toString('base64url')}`;
 const tokens = Array.from({ length: 10 }, token);
 const keys = tokens.map((t, i) => `key${i}:read:${createHash('sha256').update(t).digest('hex')}`).join(',');
-const config = loadConfig({ OPERATOR_KEYS: keys, NODE_ENV: 'test' });
+const config = loadApiConfig({ OPERATOR_KEYS: keys, NODE_ENV: 'test' });
 
 function timeIt(label: string, iterations: number, run: () => unknown): void {
   for (let i = 0; i < 2_000; i++) run();

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { configSchema, loadConfig, shutdownDeadlineMs } from '@txhook/shared';
+import { APP_CONFIGS, effectiveSetting, type App } from './app-configs';
 import { CALL_MARGIN_MS } from './app-facts';
 
 interface ComposeService {
@@ -43,9 +43,9 @@ function durationMs(text: string): number {
   return parts.reduce((sum, [, value, unit]) => sum + Number(value) * units[unit!]!, 0);
 }
 
-function effective(service: ComposeService, name: keyof typeof configSchema.shape): number {
+function effective(app: App, service: ComposeService, name: string): number {
   const raw = service.environment?.[name];
-  return configSchema.shape[name].parse(raw === '' || raw === null ? undefined : raw) as number;
+  return effectiveSetting(app, name, raw === '' || raw === null ? undefined : raw) as number;
 }
 
 const asText = (value: string[] | string | undefined): string =>
@@ -77,15 +77,15 @@ describe('docker-compose.yml', () => {
         Object.entries(service.environment ?? {}).filter(([, value]) => typeof value === 'string'),
       ) as Record<string, string>;
       expect(durationMs(service.stop_grace_period ?? '10s')).toBeGreaterThan(
-        shutdownDeadlineMs(loadConfig(env), name),
+        APP_CONFIGS[name].shutdownDeadlineMs(env),
       );
     },
   );
 
   test('the worker lets a whole external call finish on stop', () => {
     const worker = services.worker!;
-    expect(effective(worker, 'SHUTDOWN_GRACE_MS')).toBeGreaterThanOrEqual(
-      effective(worker, 'PROCESSING_DELAY_MS') + CALL_MARGIN_MS,
+    expect(effective('worker', worker, 'SHUTDOWN_GRACE_MS')).toBeGreaterThanOrEqual(
+      effective('worker', worker, 'PROCESSING_DELAY_MS') + CALL_MARGIN_MS,
     );
   });
 });

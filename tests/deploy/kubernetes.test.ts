@@ -28,30 +28,22 @@ import type { ITriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1a
   'resolution-mode': 'import',
 };
 import {
-  configSchema,
-  loadConfig,
-  shutdownDeadlineMs,
   TRANSACTION_INDEXES,
   TRANSACTIONS_COLLECTION,
   TransactionRepository,
   TransactionStatus,
-  type AppConfig,
 } from '@txhook/shared';
 import { serve, type Served } from '../../apps/api/test/serve';
 import { startMetricsServer } from '../../apps/worker/src/metrics-server';
 import { testDatabaseUrl } from '../support/database';
+import { APP_CONFIGS, effectiveSetting, type App } from './app-configs';
 import { CALL_MARGIN_MS } from './app-facts';
 import { render, validateAgainstSchemas, type K8sObject } from './kustomize';
 
 const root = join(__dirname, '..', '..');
 const overlays = readdirSync(join(root, 'k8s', 'overlays')).map((name) => `k8s/overlays/${name}`);
-type ConfigKey = keyof typeof configSchema.shape;
-const configKeys = new Set<string>(Object.keys(configSchema.shape));
-
-/** Which app a container runs, from its command (the image holds both; see the Dockerfile). */
-type App = 'api' | 'worker';
 /** The port each app listens on, by the config variable it reads. */
-const portVariable: Record<App, ConfigKey> = { api: 'PORT', worker: 'WORKER_METRICS_PORT' };
+const portVariable: Record<App, string> = { api: 'PORT', worker: 'WORKER_METRICS_PORT' };
 
 interface AppDeployment {
   deployment: IDeployment;
@@ -61,6 +53,7 @@ interface AppDeployment {
   terminationMs: number;
 }
 
+/** Which app a container runs, from its command (the image holds both; see the Dockerfile). */
 function appOf(container: IContainer): App {
   const entry = container.command?.find((part) => /^apps\/\w+\/dist\/main\.js$/.test(part));
   const app = entry?.split('/')[1];
@@ -99,18 +92,18 @@ function byApp(objects: K8sObject[], app: App): AppDeployment[] {
   return found;
 }
 
-/** What the app sees for a variable: the manifest's literal value parsed by the schema, else its default. */
-/** The app's configuration as the container's literal env gives it (Secret references left out). */
-function configOf(container: IContainer): AppConfig {
+/** The container's literal env (Secret references left out). */
+function literalEnv(container: IContainer): Record<string, string> {
   const env: Record<string, string> = {};
   for (const variable of container.env ?? [])
     if (variable.value !== undefined) env[variable.name] = variable.value;
-  return loadConfig(env);
+  return env;
 }
 
+/** What the app sees for a variable: the manifest's literal value parsed by its schema, else its default. */
 function effective(container: IContainer, name: string): unknown {
   const entry = container.env?.find((variable) => variable.name === name);
-  return configSchema.shape[name as ConfigKey].parse(entry?.value);
+  return effectiveSetting(appOf(container), name, entry?.value);
 }
 
 function matches(selector: Record<string, string> | undefined, labels: Record<string, string>): boolean {
@@ -173,17 +166,18 @@ describe.each(overlays)('%s', (overlay) => {
     }
   });
 
-  test('every env var the manifests set is one the config schema knows, with a value it accepts', () => {
-    for (const { container } of appDeployments(objects)) {
+  test("every env var the manifests set is one the app's config schema knows, with a value it accepts", () => {
+    for (const { container, app } of appDeployments(objects)) {
+      const { settings } = APP_CONFIGS[app];
       for (const variable of container.env ?? []) {
-        const known = configKeys.has(variable.name);
+        const known = Object.hasOwn(settings, variable.name);
         expect({ container: container.name, name: variable.name, known }).toEqual({
           container: container.name,
           name: variable.name,
           known: true,
         });
         if (variable.value !== undefined) {
-          const ok = configSchema.shape[variable.name as ConfigKey].safeParse(variable.value).success;
+          const ok = settings[variable.name]!.safeParse(variable.value).success;
           expect({ name: variable.name, ok }).toEqual({ name: variable.name, ok: true });
         }
       }
@@ -197,17 +191,19 @@ describe.each(overlays)('%s', (overlay) => {
         (effective(container, 'PROCESSING_DELAY_MS') as number) + CALL_MARGIN_MS,
       );
       // A bound on the external call (when the config has one) must end within the grace too.
-      if (configKeys.has('EXTERNAL_CALL_TIMEOUT_MS')) {
+      if (Object.hasOwn(APP_CONFIGS.worker.settings, 'EXTERNAL_CALL_TIMEOUT_MS')) {
         expect(grace).toBeGreaterThanOrEqual(effective(container, 'EXTERNAL_CALL_TIMEOUT_MS') as number);
       }
-      expect(terminationMs).toBeGreaterThan(shutdownDeadlineMs(configOf(container), app));
+      expect(terminationMs).toBeGreaterThan(APP_CONFIGS[app].shutdownDeadlineMs(literalEnv(container)));
     }
   });
 
   test('api: Kubernetes waits for preStop, the drain and the API’s own hard stop', () => {
     for (const { container, app, terminationMs } of byApp(objects, 'api')) {
       const preStopMs = (container.lifecycle?.preStop?.sleep?.seconds ?? 0) * 1_000;
-      expect(terminationMs).toBeGreaterThan(preStopMs + shutdownDeadlineMs(configOf(container), app));
+      expect(terminationMs).toBeGreaterThan(
+        preStopMs + APP_CONFIGS[app].shutdownDeadlineMs(literalEnv(container)),
+      );
     }
   });
 

@@ -1,47 +1,25 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { Request, RequestHandler } from 'express';
 import type { Logger } from '@txhook/shared';
 import { ApiError } from './http-errors';
-import type { Credential, OperatorAuth } from './operator-auth';
+import { setOperator, type Credential, type OperatorAuth } from './operator-auth';
 import { currentLogContext } from './request-context';
+import { API_ROUTES } from './routes';
+import type { Access, ApiRoute } from './routes/route';
+
+export type { Access };
+export type RouteRule = Pick<ApiRoute, 'method' | 'path' | 'access'>;
 
 /**
- * What a route asks of its caller:
- * - `public`: nothing (health, probes, the contract, the dashboard page, which holds no data);
- * - `signature`: a webhook signature, checked by the webhook route itself, never an operator key;
- * - `status`: public, or `read` when STATUS_REQUIRES_KEY=true (the id is the capability);
- * - `read` / `operate`: an operator key with that role (operate includes read);
- * - `metrics`: a read key or METRICS_TOKEN.
+ * Every route the API serves and what it needs, gathered from the resources (routes/index.ts).
+ * The access guard looks requests up here (any method or path not listed needs `operate`: deny
+ * by default), the access-matrix test is built from it, and a test fails when the app serves a
+ * route not listed.
  */
-export type Access = 'public' | 'signature' | 'status' | 'read' | 'operate' | 'metrics';
-
-export interface RouteRule {
-  method: 'GET' | 'POST';
-  /** Express path syntax (`:name` for a parameter). */
-  path: string;
-  access: Access;
-}
-
-/**
- * Every route the API serves and what it needs. The access guard looks requests up here (any
- * method or path not listed needs `operate`: deny by default), the OpenAPI document and the
- * access-matrix test are built from it, and a test fails when the app serves a route not listed.
- * More specific paths first: `POST /v1/transactions/retry` before `/:transaction_id`.
- */
-export const ROUTE_RULES: readonly RouteRule[] = [
-  { method: 'GET', path: '/', access: 'public' },
-  { method: 'GET', path: '/livez', access: 'public' },
-  { method: 'GET', path: '/readyz', access: 'public' },
-  { method: 'GET', path: '/openapi.json', access: 'public' },
-  { method: 'GET', path: '/dashboard', access: 'public' },
-  { method: 'POST', path: '/v1/webhooks/transactions', access: 'signature' },
-  { method: 'POST', path: '/v1/webhooks/:source/transactions', access: 'signature' },
-  { method: 'GET', path: '/metrics', access: 'metrics' },
-  { method: 'GET', path: '/v1/stats', access: 'read' },
-  { method: 'GET', path: '/v1/transactions', access: 'read' },
-  { method: 'POST', path: '/v1/transactions/retry', access: 'operate' },
-  { method: 'GET', path: '/v1/transactions/:transaction_id', access: 'status' },
-  { method: 'POST', path: '/v1/transactions/:transaction_id/retry', access: 'operate' },
-];
+export const ROUTE_RULES: readonly RouteRule[] = API_ROUTES.map(({ method, path, access }) => ({
+  method,
+  path,
+  access,
+}));
 
 /** Express matches paths case-insensitively and with an optional trailing slash; so do we. */
 function pathPattern(path: string): RegExp {
@@ -61,11 +39,6 @@ export function accessFor(method: string, path: string): Access {
   const onPath = compiled.filter((rule) => rule.pattern.test(path));
   const wanted = method === 'HEAD' ? 'GET' : method;
   return (onPath.find((rule) => rule.method === wanted) ?? onPath[0])?.access ?? 'operate';
-}
-
-/** The credential a request authenticated with; `anonymous` when operator keys are off. */
-export function operatorOf(res: Response): Credential {
-  return (res.locals.operator as Credential | undefined) ?? { name: 'anonymous', role: 'operate' };
 }
 
 const ALLOWED: Record<'read' | 'operate' | 'metrics', readonly Credential['role'][]> = {
@@ -117,7 +90,7 @@ export function accessGuard(options: AccessOptions): RequestHandler {
       next(new ApiError(403, 'forbidden', 'This credential may not do this'));
       return;
     }
-    res.locals.operator = credential;
+    setOperator(res, credential);
     next(csrfProblem(rule, req));
   };
 }

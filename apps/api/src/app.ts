@@ -3,18 +3,21 @@ import helmet from 'helmet';
 import type { MongoClient } from 'mongodb';
 import { Registry } from 'prom-client';
 import { TransactionQueries, type Logger, type TransactionRepository } from '@txhook/shared';
-import { cached } from './cached';
-import { errorHandler, notFoundHandler } from './http-errors';
-import { rateLimitPerIp } from './rate-limit';
-import { createApiMetrics, observeWebhooks } from './metrics';
 import { accessGuard } from './access';
+import { errorHandler, notFoundHandler } from './http-errors';
+import { buildOpenApiDocument } from './openapi';
 import { OperatorAuth } from './operator-auth';
-import { operationsRouter, probes } from './operations';
+import { rateLimitPerIp } from './rate-limit';
 import { requestContext } from './request-context';
-import { healthRouter } from './routes/health';
-import { openApiRouter } from './routes/openapi';
-import { transactionsRouter } from './routes/transactions';
-import { webhooksRouter } from './routes/webhooks';
+import {
+  dashboardRouter,
+  healthRouter,
+  metricsRouter,
+  openApiRouter,
+  statsRouter,
+  transactionsRouter,
+  webhooksRouter,
+} from './routes';
 import type { SignatureOptions } from './signature';
 
 export interface AppDependencies {
@@ -41,17 +44,10 @@ export interface AppDependencies {
   isDraining?: () => boolean;
 }
 
-/** The queue gauges cost a few counts; scrapes within this window share one reading. */
-const QUEUE_SNAPSHOT_TTL_MS = 5_000;
-
-/** Builds the Express app from its collaborators; no I/O happens here. */
+/** Builds the Express app from its collaborators and mounts one router per resource; no I/O happens here. */
 export function createApp(deps: AppDependencies): Express {
   const queries = deps.queries ?? new TransactionQueries(deps.client.db(deps.repository.collection.dbName));
-  const metrics = createApiMetrics(deps.registry ?? new Registry(), {
-    queueSnapshot: cached(() => queries.queueSnapshot(), QUEUE_SNAPSHOT_TTL_MS),
-    logger: deps.logger,
-  });
-  const pingTimeoutMs = deps.healthPingTimeoutMs ?? 2_000;
+  const registry = deps.registry ?? new Registry();
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -61,8 +57,15 @@ export function createApp(deps: AppDependencies): Express {
   // Security headers on every answer, errors included (nosniff, HSTS, frame-ancestors, no referrer...).
   app.use(helmet());
   // Probes first: an orchestrator's checks are never rate limited and never need a key.
-  app.use(healthRouter({ client: deps.client, pingTimeoutMs }));
-  app.use(probes({ ...deps, probeTimeoutMs: pingTimeoutMs }));
+  app.use(
+    healthRouter({
+      client: deps.client,
+      repository: deps.repository,
+      timeoutMs: deps.healthPingTimeoutMs ?? 2_000,
+      logger: deps.logger,
+      isDraining: deps.isDraining,
+    }),
+  );
   if (deps.rateLimitPerMinute !== undefined) app.use(rateLimitPerIp(deps.rateLimitPerMinute));
   app.use(
     accessGuard({
@@ -71,11 +74,12 @@ export function createApp(deps: AppDependencies): Express {
       logger: deps.logger,
     }),
   );
-  app.use(openApiRouter());
-  app.use(operationsRouter({ queries, metrics }));
-  app.post(['/v1/webhooks/transactions', '/v1/webhooks/:source/transactions'], observeWebhooks(metrics));
-  app.use(webhooksRouter(deps));
-  app.use(transactionsRouter(deps));
+  app.use(openApiRouter(buildOpenApiDocument()));
+  app.use(metricsRouter({ registry, queries, logger: deps.logger }));
+  app.use(dashboardRouter());
+  app.use(statsRouter({ queries }));
+  app.use(webhooksRouter({ ...deps, registry }));
+  app.use(transactionsRouter({ ...deps, queries }));
   app.use(notFoundHandler());
   app.use(errorHandler(deps.logger));
   return app;

@@ -9,15 +9,13 @@ import {
   CLOCK_SYNC_INTERVAL_MS,
   createMongoClient,
   DatabaseClock,
-  loadConfig,
   onShutdownSignal,
-  shutdownDeadlineMs,
-  shutdownGraceMs,
   TransactionQueries,
   TransactionRepository,
 } from '@txhook/shared';
 import { Registry } from 'prom-client';
 import { createApp } from './app';
+import { loadApiConfig, shutdownDeadlineMs, shutdownGraceMs } from './config';
 import { Drain } from './drain';
 import { OperatorAuth } from './operator-auth';
 import { currentLogContext } from './request-context';
@@ -25,7 +23,7 @@ import { closeGracefully, listen } from './server';
 import { securityPosture } from './startup-policy';
 
 async function main(): Promise<void> {
-  const config = loadConfig(process.env, { dotenv: true });
+  const config = loadApiConfig(process.env, { dotenv: true });
   // Before any connection: production without secrets or keys stops here, naming the variable.
   const posture = securityPosture(config);
   // Lines logged while a request is handled carry its request_id (and transaction_id).
@@ -42,8 +40,8 @@ async function main(): Promise<void> {
   let server: Server | undefined;
   const drain = new Drain();
 
-  const graceMs = shutdownGraceMs(config, 'api');
-  onShutdownSignal(logger, shutdownDeadlineMs(config, 'api'), async () => {
+  const graceMs = shutdownGraceMs(config);
+  onShutdownSignal(logger, shutdownDeadlineMs(config), async () => {
     // Not ready first, closing connections from now on; stop listening once the load balancer knows.
     drain.start();
     if (server) {

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { OperatorKey, OperatorRole } from '@txhook/shared';
+import type { Response } from 'express';
+import type { OperatorKey, OperatorRole } from './access-config';
 
 /** Who a request authenticated as: an operator key, or the Prometheus metrics token. */
 export interface Credential {
@@ -58,4 +59,14 @@ export class OperatorAuth {
 /** The digest an OPERATOR_KEYS entry holds for `token` (what `pnpm keygen` prints). */
 export function tokenDigestHex(token: string): string {
   return sha256(token).toString('hex');
+}
+
+/** Remembers who the request authenticated as (the access guard calls it), for operatorOf. */
+export function setOperator(res: Response, credential: Credential): void {
+  res.locals.operator = credential;
+}
+
+/** The credential a request authenticated with; `anonymous` when operator keys are off. */
+export function operatorOf(res: Response): Credential {
+  return (res.locals.operator as Credential | undefined) ?? { name: 'anonymous', role: 'operate' };
 }

@@ -1,4 +1,5 @@
-import { ConfigError, type AppConfig } from '@txhook/shared';
+import { ConfigError } from '@txhook/shared';
+import type { ApiConfig } from './config';
 
 export interface SecurityPosture {
   /** Fields for the "api listening" line: what is protected and what is open. */
@@ -12,7 +13,7 @@ export interface SecurityPosture {
  * naming what is missing. ALLOW_INSECURE=true is the explicit opt-out for demos; development and
  * test stay open and say so.
  */
-export function securityPosture(config: AppConfig): SecurityPosture {
+export function securityPosture(config: ApiConfig): SecurityPosture {
   const signatures = config.WEBHOOK_SECRET !== undefined || config.WEBHOOK_SOURCES !== undefined;
   const keys = config.OPERATOR_KEYS !== undefined;
   const missing: string[] = [];

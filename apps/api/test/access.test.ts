@@ -1,9 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Express, Router } from 'express';
 import { MongoClient } from 'mongodb';
 import {
   createLogger,
-  loadConfig,
   newTransactionDocument,
   transactionWebhookSchema,
   TransactionStatus,
@@ -11,16 +9,17 @@ import {
 } from '@txhook/shared';
 import { createApp } from '../src/app';
 import { accessFor, ROUTE_RULES, type Access, type RouteRule } from '../src/access';
+import { loadApiConfig } from '../src/config';
 import { OperatorAuth } from '../src/operator-auth';
 import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
 import { requestJson, sampleWebhook } from '../../../tests/support/webhooks';
-import { expectErrorShape, serve, type Served } from './serve';
+import { expectErrorShape, serve, servedRoutes, type Served } from './serve';
 
 const newToken = () => `txk_${randomBytes(32).toString('base64url')}`;
 const digest = (token: string) => createHash('sha256').update(token).digest('hex');
 const TOKENS = { read: newToken(), operate: newToken(), metrics: newToken(), wrong: newToken() };
 const OPERATOR_KEYS = `grafana:read:${digest(TOKENS.read)},alice:operate:${digest(TOKENS.operate)}`;
-const config = loadConfig({ OPERATOR_KEYS, METRICS_TOKEN: TOKENS.metrics });
+const config = loadApiConfig({ OPERATOR_KEYS, METRICS_TOKEN: TOKENS.metrics });
 const auth = () => new OperatorAuth(config.OPERATOR_KEYS, config.METRICS_TOKEN);
 const SECRET = 'whsec_access_0123456789abcdef';
 
@@ -56,28 +55,6 @@ afterAll(async () => {
   await strict.close();
   await database.drop();
 });
-
-/** Every route an Express app serves, as METHOD + path, read from its router stack. */
-function servedRoutes(app: Express): { method: string; path: string }[] {
-  const found: { method: string; path: string }[] = [];
-  const walk = (stack: Router['stack']) => {
-    for (const layer of stack) {
-      if (layer.route) {
-        const methods = Object.keys((layer.route as unknown as { methods: object }).methods);
-        const paths = ([] as unknown[]).concat(layer.route.path).map(String);
-        for (const method of methods) {
-          if (method === '_all') continue;
-          for (const path of paths) found.push({ method: method.toUpperCase(), path });
-        }
-      } else {
-        const nested = (layer.handle as unknown as { stack?: Router['stack'] }).stack;
-        if (nested) walk(nested);
-      }
-    }
-  };
-  walk((app as unknown as { router: Router }).router.stack);
-  return found;
-}
 
 describe('the route table', () => {
   it('has a rule for every route the app serves, and serves every rule', () => {

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { Express, Router } from 'express';
 import type { AddressInfo } from 'node:net';
 import type { MongoClient } from 'mongodb';
 import { createLogger, type Logger, type TransactionRepository } from '@txhook/shared';
@@ -47,4 +48,26 @@ export async function serve(
 export function expectErrorShape(body: unknown, code: string): void {
   expect(body).toEqual({ error: expect.objectContaining({ code, message: expect.any(String) }) });
   expect(JSON.stringify(body)).not.toMatch(/\bat .+\.(ts|js):\d+|stack|node_modules|Mongo|Error:/);
+}
+
+/** Every route an Express app or router serves, as METHOD + path, read from its router stack. */
+export function servedRoutes(app: Express | Router): { method: string; path: string }[] {
+  const found: { method: string; path: string }[] = [];
+  const walk = (stack: Router['stack']) => {
+    for (const layer of stack) {
+      if (layer.route) {
+        const methods = Object.keys((layer.route as unknown as { methods: object }).methods);
+        const paths = ([] as unknown[]).concat(layer.route.path).map(String);
+        for (const method of methods) {
+          if (method === '_all') continue;
+          for (const path of paths) found.push({ method: method.toUpperCase(), path });
+        }
+      } else {
+        const nested = (layer.handle as unknown as { stack?: Router['stack'] }).stack;
+        if (nested) walk(nested);
+      }
+    }
+  };
+  walk(((app as unknown as { router?: Router }).router ?? (app as Router)).stack);
+  return found;
 }

@@ -1,15 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import { loadConfig, signatureHeader } from '@txhook/shared';
+import { signatureHeader } from '@txhook/shared';
 import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
 import { sampleWebhook } from '../../../tests/support/webhooks';
+import { loadApiConfig } from '../src/config';
 import { serve, type Served } from './serve';
 
 const whsec = () => `whsec_${randomBytes(24).toString('base64')}`;
 const DEFAULT_SECRET = whsec();
 const PSP_A = [whsec(), whsec()];
 const PSP_B = whsec();
-const config = loadConfig({
+const config = loadApiConfig({
   WEBHOOK_SECRET: DEFAULT_SECRET,
   WEBHOOK_SOURCES: `psp-a:${PSP_A[0]},psp-b:${PSP_B},psp-a:${PSP_A[1]}`,
 });

@@ -9,14 +9,11 @@ import {
   CLOCK_SYNC_INTERVAL_MS,
   createMongoClient,
   DatabaseClock,
-  externalCallTimeoutMs,
-  loadConfig,
   onShutdownSignal,
-  shutdownDeadlineMs,
-  shutdownGraceMs,
   TransactionRepository,
 } from '@txhook/shared';
 import { Counter, Registry } from 'prom-client';
+import { externalCallTimeoutMs, loadWorkerConfig, shutdownDeadlineMs, shutdownGraceMs } from './config';
 import { crashingOnIdPrefix, seededRandom, simulatedExternalCall } from './external-call';
 import { createWorkerMetrics } from './metrics';
 import { DEFAULT_METRICS_PORT, listenForMetrics } from './metrics-server';
@@ -25,7 +22,7 @@ import { RetryPolicy } from './retry-policy';
 import { TransactionWorker } from './transaction-worker';
 
 async function main(): Promise<void> {
-  const config = loadConfig(process.env, { dotenv: true });
+  const config = loadWorkerConfig(process.env, { dotenv: true });
   const logger = createLogger('worker', config);
   const client = createMongoClient(config, { maxPoolSize: 20 });
   const db = client.db(config.MONGODB_DB);
@@ -49,7 +46,7 @@ async function main(): Promise<void> {
           process.exit(86);
         });
   const callTimeoutMs = externalCallTimeoutMs(config);
-  const graceMs = shutdownGraceMs(config, 'worker');
+  const graceMs = shutdownGraceMs(config);
   const registry = new Registry();
   let metricsServer: Server | undefined;
   const worker: TransactionWorker = new TransactionWorker(repository, externalCall, logger, {
@@ -83,7 +80,7 @@ async function main(): Promise<void> {
       : undefined;
   // Grace for in-flight calls, then time to release leases and close the pool.
   let stopClockSync: (() => void) | undefined;
-  onShutdownSignal(logger, shutdownDeadlineMs(config, 'worker'), async () => {
+  onShutdownSignal(logger, shutdownDeadlineMs(config), async () => {
     stopClockSync?.();
     // Together: claiming stops at once, whatever delete the sweeper is waiting on.
     await Promise.all([worker.stop(graceMs), sweeper?.stop()]);

@@ -1,4 +1,3 @@
-export * from './access-config';
 export * from './config';
 export * from './currencies';
 export * from './database-clock';

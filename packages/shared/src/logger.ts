@@ -1,5 +1,5 @@
 import winston from 'winston';
-import type { AppConfig } from './config';
+import type { LoggingSettings } from './config';
 
 export type Logger = winston.Logger;
 
@@ -12,11 +12,7 @@ export interface LoggerOptions {
 }
 
 /** JSON lines in production (machine-readable), colourised single lines in development. */
-export function createLogger(
-  service: string,
-  config: Pick<AppConfig, 'LOG_LEVEL' | 'LOG_FORMAT' | 'NODE_ENV'>,
-  options: LoggerOptions = {},
-): Logger {
+export function createLogger(service: string, config: LoggingSettings, options: LoggerOptions = {}): Logger {
   const format = config.LOG_FORMAT ?? (config.NODE_ENV === 'production' ? 'json' : 'pretty');
   const { context } = options;
   const addContext = winston.format((info) => {

@@ -15,14 +15,14 @@ import {
   type WriteConcernError,
   type WriteError,
 } from 'mongodb';
-import type { AppConfig } from './config';
+import type { MongoSettings } from './config';
 
 /**
  * One client per process. Writes wait for a majority and the journal, so an acknowledged
  * record survives a primary failover; server selection fails fast so callers can answer 503.
  */
 export function createMongoClient(
-  config: Pick<AppConfig, 'MONGODB_URL' | 'MONGODB_WRITE_CONCERN' | 'MONGODB_JOURNAL' | 'MONGODB_TIMEOUT_MS'>,
+  config: Omit<MongoSettings, 'MONGODB_DB'>,
   overrides: MongoClientOptions = {},
 ): MongoClient {
   const w = config.MONGODB_WRITE_CONCERN === 'majority' ? 'majority' : Number(config.MONGODB_WRITE_CONCERN);

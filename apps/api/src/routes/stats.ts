@@ -1,9 +1,37 @@
 import { Router } from 'express';
-import type { TransactionStats } from '@txhook/shared';
+import type { TransactionQueries } from '@txhook/shared';
+import { cached } from '../cached';
 import { methodNotAllowed } from '../http-errors';
+import { common, inlineResponse, unavailable } from '../openapi-parts';
+import type { ApiResource } from './route';
+
+/** How long one /v1/stats answer is reused: dashboards poll every 2 s, many may be open. */
+const STATS_TTL_MS = 1_000;
+
+export const statsResource: ApiResource = {
+  routes: [
+    {
+      method: 'GET',
+      path: '/v1/stats',
+      access: 'read',
+      operation: {
+        operationId: 'getStats',
+        summary: 'Counts by status, backlog, processing lag percentiles and throughput (role read)',
+        responses: {
+          '200': inlineResponse('Statistics (see docs/OPERATIONS.md for each field)', 'application/json', {
+            type: 'object',
+          }),
+          ...common,
+          ...unavailable('unavailable: the database does not answer in time'),
+        },
+      },
+    },
+  ],
+};
 
 /** GET /v1/stats: counts by status, backlog, processing lag percentiles and throughput. */
-export function statsRouter(deps: { stats: () => Promise<TransactionStats> }): Router {
+export function statsRouter(deps: { queries: TransactionQueries }): Router {
+  const stats = cached(() => deps.queries.stats(), STATS_TTL_MS);
   const router = Router();
   router
     .route('/v1/stats')
@@ -11,7 +39,7 @@ export function statsRouter(deps: { stats: () => Promise<TransactionStats> }): R
       res
         .status(200)
         .set('Cache-Control', 'no-store')
-        .json(await deps.stats());
+        .json(await stats());
     })
     .all(methodNotAllowed(['GET', 'HEAD']));
   return router;

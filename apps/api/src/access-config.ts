@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { commaList, flag } from '@txhook/shared';
 
 /** What an operator key may do: `read` (list, stats, status, metrics) or `operate` (read + requeue). */
 export const OPERATOR_ROLES = ['read', 'operate'] as const;
@@ -18,16 +19,9 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 export const SOURCE_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 const PROXY_KEYWORDS = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
-/** Splits `a,b, c` into trimmed non-empty items. */
-const list = (value: string): string[] =>
-  value
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
-
 const operatorKeys = z.string().transform((value, ctx): OperatorKey[] => {
   const keys: OperatorKey[] = [];
-  for (const entry of list(value)) {
+  for (const entry of commaList(value)) {
     const [name = '', role = '', hex = '', ...rest] = entry.split(':');
     const problem =
       rest.length > 0 || !KEY_NAME.test(name)
@@ -54,7 +48,7 @@ const operatorKeys = z.string().transform((value, ctx): OperatorKey[] => {
 
 const webhookSources = z.string().transform((value, ctx): Map<string, string[]> => {
   const sources = new Map<string, string[]>();
-  for (const entry of list(value)) {
+  for (const entry of commaList(value)) {
     const separator = entry.indexOf(':');
     const name = entry.slice(0, separator);
     const secret = entry.slice(separator + 1);
@@ -79,7 +73,7 @@ const webhookSources = z.string().transform((value, ctx): Map<string, string[]> 
 /** Express's `trust proxy`: a hop count, or addresses/subnets/keywords of the trusted proxies. */
 const trustProxy = z.string().transform((value, ctx): number | string[] => {
   if (/^[0-9]{1,2}$/.test(value)) return Number(value);
-  const items = list(value);
+  const items = commaList(value);
   const bad = items.find((item) => !PROXY_KEYWORDS.has(item) && isIP(item.split('/')[0] ?? '') === 0);
   if (items.length === 0 || bad !== undefined) {
     ctx.addIssue({
@@ -91,12 +85,7 @@ const trustProxy = z.string().transform((value, ctx): number | string[] => {
   return items;
 });
 
-const flag = z
-  .enum(['true', 'false'], { error: 'must be true or false' })
-  .default('false')
-  .transform((value) => value === 'true');
-
-/** The access-control part of the configuration (merged into configSchema). */
+/** The access-control part of the API's configuration (merged into apiConfigSchema). */
 export const accessConfigShape = {
   /** `name:role:sha256hex,...`: operator bearer tokens by hash. Required in production. */
   OPERATOR_KEYS: operatorKeys.optional(),
