@@ -33,7 +33,7 @@ import {
   shutdownDeadlineMs,
   TRANSACTION_INDEXES,
   TRANSACTIONS_COLLECTION,
-  TransactionRepository,
+  TransactionStore,
   TransactionStatus,
   type AppConfig,
 } from '@txhook/shared';
@@ -379,7 +379,7 @@ describe('the probe paths the manifests use are served by the apps', () => {
   let metrics: { server: Server; port: number };
   beforeAll(async () => {
     client = await MongoClient.connect(testDatabaseUrl());
-    const repository = new TransactionRepository(client.db(dbName));
+    const repository = new TransactionStore(client.db(dbName));
     await repository.ensureIndexes();
     api = await serve(client, repository);
     metrics = await startMetricsServer(new Registry(), 0, '127.0.0.1');

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { MongoClient } from 'mongodb';
-import type { Logger, TransactionQueries, TransactionRepository } from '@txhook/shared';
+import type { Logger, TransactionQueries, TransactionStore } from '@txhook/shared';
 import { cached } from './cached';
 import type { ApiMetrics } from './metrics';
 import { dashboardRouter } from './routes/dashboard';
@@ -15,7 +15,7 @@ const STATS_TTL_MS = 1_000;
 /** Liveness and readiness probes (mounted before the rate limiter and the access guard). */
 export function probes(deps: {
   client: MongoClient;
-  repository: TransactionRepository;
+  repository: TransactionStore;
   probeTimeoutMs: number;
   logger: Logger;
   isDraining?: () => boolean;

@@ -1,6 +1,7 @@
 import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
 import { accessConfigShape } from './access-config';
+import { CLAIM_MODES, DEFAULT_CLAIM_MODE } from './claim-mode';
 import { DEFAULT_RETENTION_DAYS } from './retention';
 
 /** Thrown when the environment holds a value the service cannot start with. */
@@ -96,8 +97,13 @@ export const configSchema = z.object({
   FAULT_CRASH_ON_ID_PREFIX: z.string().min(1).optional(),
   /** Makes injected failures reproducible (same seed, same sequence). */
   EXTERNAL_CALL_FAILURE_SEED: integer(0, 2 ** 31 - 1, 0).optional(),
-  /** Most records a worker claims per round trip of claiming. */
+  /** Most records a worker claims per round of claiming (either CLAIM_MODE). */
   CLAIM_BATCH_SIZE: integer(1, 10_000, 200),
+  /**
+   * How the worker claims: `single` = one findOneAndUpdate per record, several in flight;
+   * `batch` = find ids + one updateMany + read back. The default and why: docs/BENCHMARKS.md.
+   */
+  CLAIM_MODE: z.enum(CLAIM_MODES).default(DEFAULT_CLAIM_MODE),
   /** Idle wait between claim attempts when nothing is due. */
   POLL_INTERVAL_MS: integer(10, 60_000, 500),
   /**

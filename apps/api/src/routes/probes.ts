@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { MongoClient } from 'mongodb';
-import { pingDatabase, type Logger, type TransactionRepository } from '@txhook/shared';
+import { pingDatabase, withTimeout, type Logger, type TransactionStore } from '@txhook/shared';
 import { methodNotAllowed } from '../http-errors';
 
 interface CheckResult {
@@ -19,7 +19,7 @@ interface CheckResult {
  */
 export function probesRouter(deps: {
   client: MongoClient;
-  repository: TransactionRepository;
+  repository: TransactionStore;
   timeoutMs: number;
   logger: Logger;
   /** True once the process is shutting down: not ready, whatever the database says. */
@@ -48,7 +48,7 @@ export function probesRouter(deps: {
     const database = await check('database', () => pingDatabase(deps.client, deps.timeoutMs));
     const indexes: CheckResult = database.ok
       ? await check('indexes', async () => {
-          const missing = await withTimeout(deps.repository.missingIndexes(), deps.timeoutMs);
+          const missing = await withTimeout(deps.repository.missingIndexes(), deps.timeoutMs, 'index check');
           if (missing.length > 0) return { ok: false, error: 'required indexes are missing', missing };
         })
       : { ok: false, error: 'not checked: database unreachable' };
@@ -60,16 +60,4 @@ export function probesRouter(deps: {
   });
   router.route('/readyz').all(methodNotAllowed(['GET', 'HEAD']));
   return router;
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -8,7 +8,7 @@ import {
   transactionIdSchema,
   TransactionStatus,
   type Logger,
-  type TransactionRepository,
+  type TransactionStore,
 } from '@txhook/shared';
 import { operatorOf } from '../access';
 import { ApiError, methodNotAllowed } from '../http-errors';
@@ -65,7 +65,7 @@ function transactionIdOf(req: Request): string {
  * POST /v1/transactions/retry: redrive, requeues FAILED records matching a filter, bounded.
  * Each operator action is written on the record (requeued_by/at) and as one `operator action` line.
  */
-export function transactionsRouter(deps: { repository: TransactionRepository; logger: Logger }): Router {
+export function transactionsRouter(deps: { repository: TransactionStore; logger: Logger }): Router {
   const router = Router();
   // Before /:transaction_id, whose 405 handler would otherwise answer POSTs to this path.
   router

@@ -6,7 +6,7 @@ import {
   transactionIdSchema,
   transactionWebhookSchema,
   type Logger,
-  type TransactionRepository,
+  type TransactionStore,
 } from '@txhook/shared';
 import { ApiError, methodNotAllowed } from '../http-errors';
 import { jsonBody, rawBody } from '../json-body';
@@ -23,7 +23,7 @@ export const SOURCE_WEBHOOKS_PATH = '/v1/webhooks/:source/transactions';
  * answer 202. Never waits for the external call; the worker does that.
  */
 export function webhooksRouter(deps: {
-  repository: TransactionRepository;
+  repository: TransactionStore;
   logger: Logger;
   bodyLimitBytes: number;
   /** Undefined: signatures are not checked (development). */
