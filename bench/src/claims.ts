@@ -37,6 +37,12 @@ async function seed(repository: TransactionStore, count: number): Promise<void> 
   );
 }
 
+/**
+ * Longer than any run: a lease that expired mid-run would make its record due again, and the
+ * re-claim would read as a double claim (it did, at 60 s, for runs slower than 60 s).
+ */
+const LEASE_MS = 3_600_000;
+
 /** Each strategy claims rounds until the queue is empty; a round is one LeaseQueue.claim. */
 const STRATEGIES: { strategy: string; claimMode: ClaimMode; roundSize: number }[] = [
   { strategy: 'single: one findOneAndUpdate at a time', claimMode: 'single', roundSize: 1 },
@@ -74,7 +80,7 @@ export async function compareClaimStrategies(
       let claims = 0;
       const started = performance.now();
       for (;;) {
-        const { claimed } = await queue.claim('bench', 60_000, roundSize);
+        const { claimed } = await queue.claim('bench', LEASE_MS, roundSize);
         if (claimed.length === 0) break;
         claims += claimed.length;
         for (const record of claimed) seen.add(record.transaction_id);
