@@ -6,4 +6,4 @@
 export const CLAIM_MODES = ['single', 'batch'] as const;
 export type ClaimMode = (typeof CLAIM_MODES)[number];
 /** The worker's claim mode unless CLAIM_MODE says otherwise: chosen by measurement (docs/BENCHMARKS.md). */
-export const DEFAULT_CLAIM_MODE: ClaimMode = 'single';
+export const DEFAULT_CLAIM_MODE: ClaimMode = 'batch';
