@@ -18,7 +18,7 @@ import {
   createLogger,
   signatureHeader,
   standardWebhookHeaders,
-  TransactionRepository,
+  TransactionStore,
   verifySignature,
   verifyStandardWebhook,
 } from '@txhook/shared';
@@ -77,7 +77,7 @@ async function overHttp(): Promise<void> {
   const database = await startEmbeddedMongo({ backend: 'memory' });
   const client = await MongoClient.connect(database.url);
   const logger = createLogger('auth-cost', { LOG_LEVEL: 'error', LOG_FORMAT: 'json', NODE_ENV: 'test' });
-  const repository = new TransactionRepository(client.db('auth_cost'));
+  const repository = new TransactionStore(client.db('auth_cost'));
   await repository.ensureIndexes();
   const listen = async (auth?: OperatorAuth) => {
     const app = createApp({ client, repository, logger, bodyLimitBytes: 16_384, ...(auth ? { auth } : {}) });

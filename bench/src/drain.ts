@@ -3,6 +3,7 @@
  * for our workers and, on the same database server, for Agenda doing the same work.
  */
 import { MongoClient } from 'mongodb';
+import type { ClaimMode } from '@txhook/shared';
 import { randomBytes } from 'node:crypto';
 import { postLoad } from './load';
 import { percentile, rssMb, sleep, withStack } from './harness';
@@ -43,8 +44,11 @@ export async function drainOurs(
   mongoUrl: string,
   workers: number,
   transactions: number,
+  /** The worker's CLAIM_MODE (its default when unset) and a label for the database set-up. */
+  setup: { claimMode?: ClaimMode; backend?: string } = {},
 ): Promise<DrainResult> {
   const settings = {
+    ...(setup.claimMode ? { CLAIM_MODE: setup.claimMode } : {}),
     PROCESSING_DELAY_MS: String(CALL_MS),
     LEASE_MS: '60000',
     WORKER_CONCURRENCY: '20000',
@@ -89,7 +93,11 @@ export async function drainOurs(
       const claimSpan = (percentile(starts, 100) - percentile(starts, 0)) / 1000;
       curve.push([(percentile(ends, 100) - started) / 1000, records.length]);
       return {
-        label: `ours, ${workers} worker${workers > 1 ? 's' : ''}`,
+        label: [
+          `ours, ${workers} worker${workers > 1 ? 's' : ''}`,
+          ...(setup.claimMode ? [`claim mode ${setup.claimMode}`] : []),
+          ...(setup.backend ? [setup.backend] : []),
+        ].join(', '),
         transactions,
         finished: records.length,
         ingestSeconds: round(ingestSeconds),

@@ -8,7 +8,8 @@ import { MongoClient, type Db } from 'mongodb';
 import {
   newTransactionDocument,
   TransactionQueries,
-  TransactionRepository,
+  LeaseQueue,
+  TransactionStore,
   TransactionStatus,
   type TransactionDocument,
 } from '@txhook/shared';
@@ -119,18 +120,19 @@ async function time(op: () => Promise<unknown>, reps: number, budgetMs: number):
 }
 
 async function measure(db: Db, records: number, reps: number, budget: number): Promise<GrowthPoint> {
-  const repository = new TransactionRepository(db);
+  const repository = new TransactionStore(db);
+  const queue = new LeaseQueue(db);
   // The API's own bound on operator queries is 2 s; here the real cost is wanted, so a high one.
   const queries = new TransactionQueries(db, { queryTimeoutMs: 120_000 });
   // One record in flight: its lease token is what a heartbeat renews; nothing else is due.
   const inFlightId = `in-flight-${randomBytes(4).toString('hex')}`;
   await repository.recordWebhook(webhook(inFlightId));
-  const [claimed] = await repository.claimBatch('growth-bench', 600_000, 10);
+  const [claimed] = (await queue.claim('growth-bench', 600_000, 10)).claimed;
   if (!claimed) throw new Error('growth: could not claim the in-flight record');
   let inserted = 0;
   const timings = {
-    'claim poll': await time(() => repository.claimBatch('growth-bench', 600_000, 100), reps, budget),
-    heartbeat: await time(() => repository.renewLeases('growth-bench', [claimed], 600_000), reps, budget),
+    'claim poll': await time(() => queue.claim('growth-bench', 600_000, 100), reps, budget),
+    heartbeat: await time(() => queue.renew('growth-bench', [claimed], 600_000), reps, budget),
     'GET by id': await time(
       () => repository.findByTransactionId(`history-${Math.floor(Math.random() * Math.max(1, records))}`),
       reps,
@@ -169,7 +171,7 @@ async function measureShapes(
   budget: number,
 ): Promise<Record<ShapeOperation, { old: Timing; new: Timing }>> {
   const collection = db.collection<TransactionDocument>('transactions');
-  const repository = new TransactionRepository(db);
+  const repository = new TransactionStore(db);
   const ids: string[] = [];
   for (let i = 0; i < 100; i++) {
     const id = `shape-${randomBytes(6).toString('hex')}`;
@@ -319,7 +321,7 @@ export async function growth(
   const points: GrowthPoint[] = [];
   let endToEndResult: EndToEnd | undefined;
   try {
-    await new TransactionRepository(db).ensureIndexes();
+    await new TransactionStore(db).ensureIndexes();
     let stored = 0;
     for (const size of [...sizes].sort((a, b) => a - b)) {
       const fillStarted = Date.now();

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { startEmbeddedMongo, type EmbeddedBackend, type EmbeddedGc } from '@txhook/embedded-mongo';
+import { CLAIM_MODES, DEFAULT_CLAIM_MODE, type ClaimMode } from '@txhook/shared';
 import { autoscaleRuns, type AutoscaleRun } from './autoscale';
 import { barChart, lineChart } from './charts';
 import { compareClaimStrategies, type ClaimResult } from './claims';
@@ -209,17 +210,31 @@ async function main(): Promise<void> {
     if (run('ingest')) results.ingest = await ingest(database.url);
     if (run('claims')) {
       console.log('claims: comparing strategies');
-      results.claims = await compareClaimStrategies(
-        database.url,
-        Number(process.env.BENCH_CLAIM_RECORDS ?? 4_000),
-      );
+      const records = Number(process.env.BENCH_CLAIM_RECORDS ?? 4_000);
+      results.claims = [];
+      for (const variant of variants()) {
+        results.claims.push(
+          ...(await withDatabase(variant, 'claims', (url) =>
+            compareClaimStrategies(url, records, variant.label),
+          )),
+        );
+      }
     }
     if (run('drain')) {
-      console.log('drain: 1 worker');
-      const one = await drainOurs(database.url, 1, 10_000);
-      console.log('drain: 3 workers');
-      const three = await drainOurs(database.url, 3, 10_000);
-      results.drain = [one, three];
+      // Each claim mode on each backend (BENCH_BACKENDS), with BENCH_DRAIN_WORKERS workers.
+      results.drain = [];
+      for (const variant of variants()) {
+        for (const claimMode of list(process.env.BENCH_CLAIM_MODES, CLAIM_MODES.join(',')) as ClaimMode[]) {
+          for (const workers of list(process.env.BENCH_DRAIN_WORKERS, '1,3').map(Number)) {
+            console.log(`drain: ${workers} worker(s), claim mode ${claimMode}, ${variant.label}`);
+            results.drain.push(
+              await withDatabase(variant, 'drain', (url) =>
+                drainOurs(url, workers, 10_000, { claimMode, backend: variant.label }),
+              ),
+            );
+          }
+        }
+      }
     }
     if (run('peer')) {
       console.log('peer: Agenda');
@@ -372,14 +387,14 @@ function report(r: Results): string {
     lines.push(
       '## Claim strategies (due records claimed by one client)',
       '',
-      '| strategy | seconds | claims/s | every record claimed exactly once |',
-      '| --- | ---: | ---: | --- |',
+      '| backend | strategy | records | seconds | claims/s | every record claimed exactly once |',
+      '| --- | --- | ---: | ---: | ---: | --- |',
       ...r.claims.map(
         (c) =>
-          `| ${c.strategy} | ${c.seconds} | ${c.claimsPerSecond} | ${c.claimedExactlyOnce ? 'yes' : 'NO'} |`,
+          `| ${c.backend ?? 'memory'} | ${c.strategy} | ${c.records} | ${c.seconds} | ${c.claimsPerSecond} | ${c.claimedExactlyOnce ? 'yes' : 'NO'} |`,
       ),
       '',
-      'The worker uses the batched claim (`TransactionRepository.claimBatch`, `CLAIM_BATCH_SIZE`).',
+      `The worker claims through \`LeaseQueue.claim\` in \`CLAIM_MODE\` (default \`${DEFAULT_CLAIM_MODE}\`), up to \`CLAIM_BATCH_SIZE\` records per round; why that default: "Claim mode" in the analysis below.`,
       '',
     );
   }

@@ -30,7 +30,7 @@ import type { ITriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1a
 import {
   TRANSACTION_INDEXES,
   TRANSACTIONS_COLLECTION,
-  TransactionRepository,
+  TransactionStore,
   TransactionStatus,
 } from '@txhook/shared';
 import { serve, type Served } from '../../apps/api/test/serve';
@@ -375,7 +375,7 @@ describe('the probe paths the manifests use are served by the apps', () => {
   let metrics: { server: Server; port: number };
   beforeAll(async () => {
     client = await MongoClient.connect(testDatabaseUrl());
-    const repository = new TransactionRepository(client.db(dbName));
+    const repository = new TransactionStore(client.db(dbName));
     await repository.ensureIndexes();
     api = await serve(client, repository);
     metrics = await startMetricsServer(new Registry(), 0, '127.0.0.1');

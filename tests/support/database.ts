@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
-import { TransactionRepository } from '@txhook/shared';
+import { TransactionStore } from '@txhook/shared';
 
 export interface TestDatabase {
   url: string;
   name: string;
   client: MongoClient;
   db: Db;
-  repository: TransactionRepository;
+  repository: TransactionStore;
   drop(): Promise<void>;
 }
 
@@ -26,7 +26,7 @@ export async function openTestDatabase(
   const name = `test_${label}_${randomBytes(4).toString('hex')}`;
   const client = await MongoClient.connect(url, { serverSelectionTimeoutMS: 10_000, ...clientOptions });
   const db = client.db(name);
-  const repository = new TransactionRepository(db);
+  const repository = new TransactionStore(db);
   await repository.ensureIndexes();
   return {
     url,

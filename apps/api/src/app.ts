@@ -2,7 +2,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { MongoClient } from 'mongodb';
 import { Registry } from 'prom-client';
-import { TransactionQueries, type Logger, type TransactionRepository } from '@txhook/shared';
+import { TransactionQueries, type Logger, type TransactionStore } from '@txhook/shared';
 import { accessGuard } from './access';
 import { errorHandler, notFoundHandler } from './http-errors';
 import { buildOpenApiDocument } from './openapi';
@@ -22,7 +22,7 @@ import type { SignatureOptions } from './signature';
 
 export interface AppDependencies {
   client: MongoClient;
-  repository: TransactionRepository;
+  repository: TransactionStore;
   logger: Logger;
   bodyLimitBytes: number;
   healthPingTimeoutMs?: number;

@@ -11,7 +11,7 @@ import {
   DatabaseClock,
   onShutdownSignal,
   TransactionQueries,
-  TransactionRepository,
+  TransactionStore,
 } from '@txhook/shared';
 import { Registry } from 'prom-client';
 import { createApp } from './app';
@@ -33,9 +33,7 @@ async function main(): Promise<void> {
   // A new record's created_at and first due time, requeues and expiries use the database's clock,
   // as the workers' leases do: an API host whose clock is ahead would otherwise delay new work.
   const clock = DatabaseClock.forDatabase(db);
-  const repository = new TransactionRepository(db, () => clock.now(), {
-    retentionDays: config.RETENTION_DAYS,
-  });
+  const repository = new TransactionStore(db, () => clock.now());
   let stopClockSync: (() => void) | undefined;
   let server: Server | undefined;
   const drain = new Drain();

@@ -1,5 +1,5 @@
 import { MongoClient } from 'mongodb';
-import { TransactionRepository } from '@txhook/shared';
+import { TransactionStore } from '@txhook/shared';
 import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
 import { getJson, postWebhook, requestJson, sampleWebhook } from '../../../tests/support/webhooks';
 import { expectErrorShape, serve, type Served } from './serve';
@@ -261,7 +261,7 @@ describe('when the database does not answer', () => {
   beforeAll(async () => {
     // Nothing listens on port 1: every operation fails server selection.
     downClient = new MongoClient('mongodb://127.0.0.1:1', { serverSelectionTimeoutMS: 300 });
-    down = await serve(downClient, new TransactionRepository(downClient.db('none')));
+    down = await serve(downClient, new TransactionStore(downClient.db('none')));
   });
   afterAll(async () => {
     await down.close();

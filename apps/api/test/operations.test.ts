@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MongoClient } from 'mongodb';
 import { Registry } from 'prom-client';
-import { createLogger, TransactionRepository, transactionWebhookSchema } from '@txhook/shared';
+import { createLogger, LeaseQueue, TransactionStore, transactionWebhookSchema } from '@txhook/shared';
 import { createApp } from '../src/app';
 import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
 import { sample, scrape } from '../../../tests/support/metrics';
@@ -25,7 +25,7 @@ interface ErrorBody {
   error: { code: string; message: string; details?: { field: string }[] };
 }
 
-async function serve(client: MongoClient, repository: TransactionRepository) {
+async function serve(client: MongoClient, repository: TransactionStore) {
   const app = createApp({
     client,
     repository,
@@ -61,9 +61,10 @@ afterAll(async () => {
 /** Claims and finishes `n` due records as a worker would. */
 async function processSome(n: number): Promise<void> {
   for (let i = 0; i < n; i++) {
-    const claimed = await database.repository.claimNext('test-worker', 10_000);
+    const queue = new LeaseQueue(database.db);
+    const [claimed] = (await queue.claim('test-worker', 10_000, 1)).claimed;
     if (!claimed) throw new Error('nothing to claim');
-    expect(await database.repository.markProcessed(claimed.transaction_id, claimed.lease_token)).toBe(true);
+    expect(await queue.finish([claimed])).toEqual(new Set([claimed.transaction_id]));
   }
 }
 
@@ -280,7 +281,7 @@ describe('GET /livez and /readyz', () => {
       serverSelectionTimeoutMS: 500,
       connectTimeoutMS: 500,
     });
-    const app = await serve(deadClient, new TransactionRepository(deadClient.db('nowhere')));
+    const app = await serve(deadClient, new TransactionStore(deadClient.db('nowhere')));
     try {
       const ready = await getJson<{ status: string; checks: { database: { ok: boolean; error: string } } }>(
         `${app.baseUrl}/readyz`,

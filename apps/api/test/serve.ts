@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { Express, Router } from 'express';
 import type { AddressInfo } from 'node:net';
 import type { MongoClient } from 'mongodb';
-import { createLogger, type Logger, type TransactionRepository } from '@txhook/shared';
+import { createLogger, type Logger, type TransactionStore } from '@txhook/shared';
 import { createApp, type AppDependencies } from '../src/app';
 
 export const quietLogger: Logger = createLogger('api-test', {
@@ -20,7 +20,7 @@ export interface Served {
 /** The real app on a free 127.0.0.1 port, over real HTTP, with its real database. */
 export async function serve(
   client: MongoClient,
-  repository: TransactionRepository,
+  repository: TransactionStore,
   options: Partial<AppDependencies> = {},
 ): Promise<Served> {
   const app = createApp({

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import {
+  CLAIM_MODES,
   commonConfigShape,
+  DEFAULT_CLAIM_MODE,
   ConfigError,
   optionalWholeNumber,
   parseEnvironment,
@@ -47,8 +49,13 @@ export const workerConfigSchema = z.object({
   FAULT_CRASH_ON_ID_PREFIX: z.string().min(1).optional(),
   /** Makes injected failures reproducible (same seed, same sequence). */
   EXTERNAL_CALL_FAILURE_SEED: wholeNumber(0, 2 ** 31 - 1, 0).optional(),
-  /** Most records a worker claims per round trip of claiming. */
+  /** Most records a worker claims per round of claiming (either CLAIM_MODE). */
   CLAIM_BATCH_SIZE: wholeNumber(1, 10_000, 200),
+  /**
+   * How the worker claims: `single` = one findOneAndUpdate per record, several in flight;
+   * `batch` = find ids + one updateMany + read back. The default and why: docs/BENCHMARKS.md.
+   */
+  CLAIM_MODE: z.enum(CLAIM_MODES).default(DEFAULT_CLAIM_MODE),
   /** Idle wait between claim attempts when nothing is due. */
   POLL_INTERVAL_MS: wholeNumber(10, 60_000, 500),
   /**

@@ -10,7 +10,8 @@ import {
   createMongoClient,
   DatabaseClock,
   onShutdownSignal,
-  TransactionRepository,
+  LeaseQueue,
+  TransactionStore,
 } from '@txhook/shared';
 import { Counter, Registry } from 'prom-client';
 import { externalCallTimeoutMs, loadWorkerConfig, shutdownDeadlineMs, shutdownGraceMs } from './config';
@@ -28,8 +29,10 @@ async function main(): Promise<void> {
   const db = client.db(config.MONGODB_DB);
   // Lease times come from the database's clock, so workers with skewed clocks still agree.
   const clock = DatabaseClock.forDatabase(db);
-  const repository = new TransactionRepository(db, () => clock.now(), {
+  const store = new TransactionStore(db, () => clock.now());
+  const queue = new LeaseQueue(db, () => clock.now(), {
     retentionDays: config.RETENTION_DAYS,
+    claimMode: config.CLAIM_MODE,
   });
   const simulatedCall = simulatedExternalCall({
     delayMs: config.PROCESSING_DELAY_MS,
@@ -49,7 +52,7 @@ async function main(): Promise<void> {
   const graceMs = shutdownGraceMs(config);
   const registry = new Registry();
   let metricsServer: Server | undefined;
-  const worker: TransactionWorker = new TransactionWorker(repository, externalCall, logger, {
+  const worker: TransactionWorker = new TransactionWorker(queue, externalCall, logger, {
     // Unique per process, so a restarted worker never mistakes an old lease for its own.
     workerId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     leaseMs: config.LEASE_MS,
@@ -73,7 +76,7 @@ async function main(): Promise<void> {
   // RETENTION_DAYS=0 keeps everything: nothing ever expires, so there is nothing to sweep.
   const sweeper =
     config.RETENTION_DAYS > 0
-      ? new RetentionSweeper(repository, logger, {
+      ? new RetentionSweeper(store, logger, {
           intervalMs: config.RETENTION_SWEEP_MS,
           onDeleted: (count) => expired.inc(count),
         })
@@ -103,7 +106,7 @@ async function main(): Promise<void> {
   await connectWithRetry(
     client,
     async () => {
-      await repository.ensureIndexes();
+      await store.ensureIndexes();
       await clock.sync();
     },
     (attempt, error) => logger.warn('database not ready, retrying', { attempt, error: String(error) }),

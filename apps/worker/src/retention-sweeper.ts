@@ -1,4 +1,4 @@
-import type { Logger, TransactionRepository } from '@txhook/shared';
+import type { Logger, TransactionStore } from '@txhook/shared';
 
 export interface RetentionSweeperOptions {
   /** Pause between sweeps. */
@@ -10,7 +10,7 @@ export interface RetentionSweeperOptions {
 }
 
 /**
- * Deletes expired terminal records (see TransactionRepository.deleteExpired), batch after batch
+ * Deletes expired terminal records (see TransactionStore.deleteExpired), batch after batch
  * until none is left, then waits `intervalMs`. MongoDB's TTL index does the same on its own; the
  * embedded server has no TTL monitor, and on MongoDB a sweep finding nothing costs one index read.
  * Every worker sweeps: deletes of the same record by two workers are harmless.
@@ -22,7 +22,7 @@ export class RetentionSweeper {
   private readonly batchSize: number;
 
   constructor(
-    private readonly repository: TransactionRepository,
+    private readonly repository: TransactionStore,
     private readonly logger: Logger,
     private readonly options: RetentionSweeperOptions,
   ) {

@@ -1,7 +1,9 @@
 import { MongoClient } from 'mongodb';
 import {
+  CLAIM_MODES,
   createLogger,
-  TransactionRepository,
+  LeaseQueue,
+  type TransactionStore,
   TransactionStatus,
   transactionWebhookSchema,
 } from '@txhook/shared';
@@ -14,7 +16,9 @@ import { sampleWebhook, waitFor } from '../../../tests/support/webhooks';
 const logger = createLogger('worker-test', { LOG_LEVEL: 'error', LOG_FORMAT: 'json', NODE_ENV: 'test' });
 
 let database: TestDatabase;
-let repository: TransactionRepository;
+let repository: TransactionStore;
+/** The queue of the claim mode under test (set per mode below). */
+let queue: LeaseQueue;
 const workers: TransactionWorker[] = [];
 
 beforeAll(async () => {
@@ -59,9 +63,9 @@ function instrumentedCall(delayMs: number) {
 function startWorker(
   call: ExternalCall,
   options: Partial<ConstructorParameters<typeof TransactionWorker>[3]> = {},
-  repo = repository,
+  workQueue = queue,
 ) {
-  const worker = new TransactionWorker(repo, call, logger, {
+  const worker = new TransactionWorker(workQueue, call, logger, {
     workerId: `test-worker-${workers.length}`,
     leaseMs: 5_000,
     concurrency: 100,
@@ -80,7 +84,11 @@ const allProcessed = (n: number) => async () =>
     ? true
     : undefined;
 
-describe('TransactionWorker', () => {
+describe.each(CLAIM_MODES)('TransactionWorker, claim mode %s', (claimMode) => {
+  beforeAll(() => {
+    queue = new LeaseQueue(database.db, undefined, { claimMode });
+  });
+
   it('processes every due record once and marks it PROCESSED', async () => {
     const ids = await seed(50);
     const external = instrumentedCall(200);
@@ -121,23 +129,20 @@ describe('TransactionWorker', () => {
 
   it('does not overwrite a record whose lease another worker took over (fencing)', async () => {
     const [id] = await seed(1);
-    let releaseCall: () => void = () => undefined;
+    let releaseCall: (() => void) | undefined;
     const stalled: ExternalCall = () => new Promise<void>((resolve) => (releaseCall = resolve));
     startWorker(stalled, { leaseMs: 60_000 });
-    const held = await waitFor(
-      'claimed',
-      async () => {
-        const doc = await repository.findByTransactionId(id!);
-        return doc?.lease_token ? doc : undefined;
-      },
-      5_000,
-    );
+    // Wait for the call itself, not only the claim: until the call starts, the worker's own
+    // start-of-call write renews the lease and would win against the takeover below.
+    await waitFor('call started', () => releaseCall !== undefined || undefined, 5_000);
+    const held = (await repository.findByTransactionId(id!))!;
     // The lease runs out (as after a long stall) and another worker claims the record.
     await repository.collection.updateOne({ transaction_id: id! }, { $set: { due_at: new Date(0) } });
-    const takeover = await repository.claimNext('other-worker', 60_000);
+    const [takeover] = (await queue.claim('other-worker', 60_000, 1)).claimed;
+    expect(takeover).toBeDefined();
     expect(takeover?.lease_token).not.toBe(held.lease_token);
 
-    releaseCall(); // the stalled worker now finishes its call and tries to write
+    releaseCall!(); // the stalled worker now finishes its call and tries to write
     await new Promise((resolve) => setTimeout(resolve, 500));
     const after = await repository.findByTransactionId(id!);
     expect(after?.status).toBe(TransactionStatus.PROCESSING);
@@ -168,7 +173,11 @@ describe('TransactionWorker', () => {
   it('survives a database it cannot reach: backs off, keeps running, stops cleanly', async () => {
     const unreachable = new MongoClient('mongodb://127.0.0.1:1', { serverSelectionTimeoutMS: 200 });
     const external = instrumentedCall(10);
-    const worker = startWorker(external.call, {}, new TransactionRepository(unreachable.db('none')));
+    const worker = startWorker(
+      external.call,
+      {},
+      new LeaseQueue(unreachable.db('none'), undefined, { claimMode }),
+    );
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(external.calls.size).toBe(0);
     workers.pop();

@@ -4,8 +4,10 @@
  * the real worker against the real (embedded) server; only the external call is a test double.
  */
 import {
+  CLAIM_MODES,
   createLogger,
-  TransactionRepository,
+  LeaseQueue,
+  type TransactionStore,
   TransactionStatus,
   transactionWebhookSchema,
 } from '@txhook/shared';
@@ -21,7 +23,9 @@ import { sampleWebhook, waitFor } from '../../../tests/support/webhooks';
 const logger = createLogger('worker-test', { LOG_LEVEL: 'error', LOG_FORMAT: 'json', NODE_ENV: 'test' });
 
 let database: TestDatabase;
-let repository: TransactionRepository;
+let repository: TransactionStore;
+/** The queue of the claim mode under test (set per mode below). */
+let queue: LeaseQueue;
 const workers: TransactionWorker[] = [];
 
 beforeAll(async () => {
@@ -88,7 +92,7 @@ function startWorker(
   call: ExternalCall,
   options: Partial<ConstructorParameters<typeof TransactionWorker>[3]>,
 ) {
-  const worker = new TransactionWorker(repository, call, logger, {
+  const worker = new TransactionWorker(queue, call, logger, {
     workerId: `lease-test-${workers.length}`,
     leaseMs: 1_000,
     concurrency: 100,
@@ -104,166 +108,182 @@ function startWorker(
 
 const countWith = (filter: object) => repository.collection.countDocuments(filter);
 
-describe('worker under event-loop blocks (finding 1)', () => {
-  it('blocks shorter and longer than a lease during calls: each record called once, all PROCESSED', async () => {
-    const ids = await seed(20);
-    // Lease 1 s, heartbeat every 333 ms, calls of 6 s: three blocks outlive every lease.
-    const external = countingCall(6_000);
-    const worker = startWorker(external.call, { leaseMs: 1_000 });
-    await waitFor('all calls started', () => (external.calls.size === 20 ? true : undefined), 10_000, 10);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    blockEventLoop(600); // > one heartbeat interval, < one lease
-    for (let i = 0; i < 3; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 150));
-      blockEventLoop(1_300); // > one lease: every lease has expired when the loop runs again
-    }
-
-    await waitFor(
-      'all PROCESSED',
-      async () => ((await countWith({ status: TransactionStatus.PROCESSED })) === 20 ? true : undefined),
-      20_000,
-    );
-    for (const id of ids) expect(external.calls.get(id)).toBe(1);
-    expect(external.maxConcurrentPerRecord()).toBe(1);
-    expect(external.settled()).toBe(20);
-    expect(worker.inFlightCount).toBe(0);
-    const records = await repository.collection.find().toArray();
-    for (const record of records) {
-      expect(record.calls).toBe(1);
-      expect(record.attempts).toBe(0);
-      expect(record.claims).toBeGreaterThanOrEqual(1);
-    }
-    workers.pop();
-    expect(await worker.stop(0)).toEqual({ finished: 0, released: 0 });
+describe.each(CLAIM_MODES)('claim mode %s', (claimMode) => {
+  beforeAll(() => {
+    queue = new LeaseQueue(database.db, undefined, { claimMode });
   });
-});
 
-describe('lost leases (finding 1)', () => {
-  it('aborts the local call as soon as a heartbeat shows another worker holds the lease', async () => {
-    const [id] = await seed(1);
-    const external = countingCall(60_000);
-    const registry = new Registry();
-    let worker: TransactionWorker | undefined;
-    const observer = createWorkerMetrics(registry, { inFlight: () => worker?.inFlightCount ?? 0 });
-    worker = startWorker(external.call, { leaseMs: 1_000, observer });
-    await waitFor('call started', () => (external.calls.size === 1 ? true : undefined), 5_000, 10);
-    // The lease ran out (as after a long stall) and another worker claimed the record: one atomic
-    // write, so this worker's heartbeat cannot renew the lease in between.
-    const takeover = {
-      lease_owner: 'other-worker',
-      lease_token: 'other-token',
-      due_at: new Date(Date.now() + 60_000),
-    };
-    await repository.collection.updateOne({ transaction_id: id! }, { $set: takeover, $inc: { claims: 1 } });
-
-    await waitFor('local call aborted', () => (external.aborted.length === 1 ? true : undefined), 3_000, 10);
-    await waitFor('in flight drained', () => (worker?.inFlightCount === 0 ? true : undefined), 3_000, 10);
-    const metrics = parseMetrics(await registry.metrics());
-    expect(sample(metrics, 'txhook_worker_leases_lost_total')).toBe(1);
-    expect(sample(metrics, 'txhook_worker_in_flight')).toBe(0);
-    const stored = await repository.findByTransactionId(id!);
-    // Untouched: the other worker's lease, no attempt spent by the loser.
-    expect(stored?.lease_token).toBe('other-token');
-    expect(stored?.attempts).toBe(0);
-  });
-});
-
-describe('starting a call after a pause (finding 1)', () => {
-  it('re-checks a lease that may have lapsed before starting its call, and starts none if it is gone', async () => {
-    const [id] = await seed(1);
-    // The reply of the call-counting write arrives after a pause longer than the lease, and
-    // meanwhile another worker took the record.
-    class PausedReplyRepository extends TransactionRepository {
-      override async startCalls(...args: Parameters<TransactionRepository['startCalls']>) {
-        const counted = await super.startCalls(...args);
-        await new Promise((resolve) => setTimeout(resolve, 1_200));
-        await this.collection.updateOne(
-          { transaction_id: id! },
-          {
-            $set: {
-              lease_owner: 'other-worker',
-              lease_token: 'other-token',
-              due_at: new Date(Date.now() + 60_000),
-            },
-          },
-        );
-        return counted;
+  describe('worker under event-loop blocks (finding 1)', () => {
+    it('blocks shorter and longer than a lease during calls: each record called once, all PROCESSED', async () => {
+      const ids = await seed(20);
+      // Lease 1 s, heartbeat every 333 ms, calls of 6 s: three blocks outlive every lease.
+      const external = countingCall(6_000);
+      const worker = startWorker(external.call, { leaseMs: 1_000 });
+      await waitFor('all calls started', () => (external.calls.size === 20 ? true : undefined), 10_000, 10);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      blockEventLoop(600); // > one heartbeat interval, < one lease
+      for (let i = 0; i < 3; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        blockEventLoop(1_300); // > one lease: every lease has expired when the loop runs again
       }
-    }
-    const external = countingCall(100);
-    const registry = new Registry();
-    const observer = createWorkerMetrics(registry, { inFlight: () => 0 });
-    const worker = new TransactionWorker(new PausedReplyRepository(database.db), external.call, logger, {
-      workerId: 'paused-reply',
-      leaseMs: 1_000,
-      concurrency: 10,
-      pollIntervalMs: 50,
-      claimBatchSize: 10,
-      retryPolicy: new RetryPolicy({ maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 100 }),
-      observer,
+
+      await waitFor(
+        'all PROCESSED',
+        async () => ((await countWith({ status: TransactionStatus.PROCESSED })) === 20 ? true : undefined),
+        20_000,
+      );
+      for (const id of ids) expect(external.calls.get(id)).toBe(1);
+      expect(external.maxConcurrentPerRecord()).toBe(1);
+      expect(external.settled()).toBe(20);
+      expect(worker.inFlightCount).toBe(0);
+      const records = await repository.collection.find().toArray();
+      for (const record of records) {
+        expect(record.calls).toBe(1);
+        expect(record.attempts).toBe(0);
+        expect(record.claims).toBeGreaterThanOrEqual(1);
+      }
+      workers.pop();
+      expect(await worker.stop(0)).toEqual({ finished: 0, released: 0 });
     });
-    workers.push(worker);
-    worker.start();
-    await waitFor(
-      'lease found lost',
-      async () =>
-        sample(parseMetrics(await registry.metrics()), 'txhook_worker_leases_lost_total') === 1
-          ? true
-          : undefined,
-      5_000,
-    );
-    expect(external.calls.size).toBe(0);
-    expect(worker.inFlightCount).toBe(0);
-    expect((await repository.findByTransactionId(id!))?.lease_owner).toBe('other-worker');
   });
-});
 
-describe('call deadline (finding 2)', () => {
-  it('aborts a call that never settles at the deadline, retries it, and ends FAILED', async () => {
-    const [id] = await seed(1);
-    let started = 0;
-    // Never settles and ignores its abort signal, like a hung socket.
-    const hung: ExternalCall = () => {
-      started += 1;
-      return new Promise<void>(() => undefined);
-    };
-    const registry = new Registry();
-    const observer = createWorkerMetrics(registry, { inFlight: () => 0 });
-    startWorker(hung, { leaseMs: 1_000, externalCallTimeoutMs: 400, observer });
-    const failed = await waitFor(
-      'FAILED',
-      async () => {
-        const doc = await repository.findByTransactionId(id!);
-        return doc?.status === TransactionStatus.FAILED ? doc : undefined;
-      },
-      15_000,
-    );
-    expect(started).toBe(3);
-    expect(failed.calls).toBe(3);
-    expect(failed.attempts).toBe(3);
-    expect(failed.claims).toBe(3);
-    expect(failed.last_error).toMatch(/timed out after 400 ms/);
-    const metrics = parseMetrics(await registry.metrics());
-    expect(sample(metrics, 'txhook_worker_call_timeouts_total')).toBe(3);
-    expect(sample(metrics, 'txhook_worker_retries_total')).toBe(2);
-    expect(sample(metrics, 'txhook_worker_failed_total')).toBe(1);
+  describe('lost leases (finding 1)', () => {
+    it('aborts the local call as soon as a heartbeat shows another worker holds the lease', async () => {
+      const [id] = await seed(1);
+      const external = countingCall(60_000);
+      const registry = new Registry();
+      let worker: TransactionWorker | undefined;
+      const observer = createWorkerMetrics(registry, { inFlight: () => worker?.inFlightCount ?? 0 });
+      worker = startWorker(external.call, { leaseMs: 1_000, observer });
+      await waitFor('call started', () => (external.calls.size === 1 ? true : undefined), 5_000, 10);
+      // The lease ran out (as after a long stall) and another worker claimed the record: one atomic
+      // write, so this worker's heartbeat cannot renew the lease in between.
+      const takeover = {
+        lease_owner: 'other-worker',
+        lease_token: 'other-token',
+        due_at: new Date(Date.now() + 60_000),
+      };
+      await repository.collection.updateOne({ transaction_id: id! }, { $set: takeover, $inc: { claims: 1 } });
+
+      await waitFor(
+        'local call aborted',
+        () => (external.aborted.length === 1 ? true : undefined),
+        3_000,
+        10,
+      );
+      await waitFor('in flight drained', () => (worker?.inFlightCount === 0 ? true : undefined), 3_000, 10);
+      const metrics = parseMetrics(await registry.metrics());
+      expect(sample(metrics, 'txhook_worker_leases_lost_total')).toBe(1);
+      expect(sample(metrics, 'txhook_worker_in_flight')).toBe(0);
+      const stored = await repository.findByTransactionId(id!);
+      // Untouched: the other worker's lease, no attempt spent by the loser.
+      expect(stored?.lease_token).toBe('other-token');
+      expect(stored?.attempts).toBe(0);
+    });
   });
-});
 
-describe('shutdown (finding 5)', () => {
-  it('releases unfinished calls without spending their attempt budget', async () => {
-    await seed(3);
-    const external = countingCall(60_000);
-    const worker = startWorker(external.call, { leaseMs: 5_000 });
-    await waitFor('calls started', () => (external.calls.size === 3 ? true : undefined), 5_000, 10);
-    workers.pop();
-    expect(await worker.stop(100)).toEqual({ finished: 0, released: 3 });
-    const records = await repository.collection.find().toArray();
-    for (const record of records) {
-      expect(record.status).toBe(TransactionStatus.PROCESSING);
-      expect(record.lease_token).toBeNull();
-      expect(record.attempts).toBe(0);
-      expect(record.calls).toBe(1);
-    }
+  describe('starting a call after a pause (finding 1)', () => {
+    it('re-checks a lease that may have lapsed before starting its call, and starts none if it is gone', async () => {
+      const [id] = await seed(1);
+      // The reply of the call-counting write arrives after a pause longer than the lease, and
+      // meanwhile another worker took the record.
+      class PausedReplyQueue extends LeaseQueue {
+        override async startCalls(...args: Parameters<LeaseQueue['startCalls']>) {
+          const counted = await super.startCalls(...args);
+          await new Promise((resolve) => setTimeout(resolve, 1_200));
+          await this.collection.updateOne(
+            { transaction_id: id! },
+            {
+              $set: {
+                lease_owner: 'other-worker',
+                lease_token: 'other-token',
+                due_at: new Date(Date.now() + 60_000),
+              },
+            },
+          );
+          return counted;
+        }
+      }
+      const external = countingCall(100);
+      const registry = new Registry();
+      const observer = createWorkerMetrics(registry, { inFlight: () => 0 });
+      const worker = new TransactionWorker(
+        new PausedReplyQueue(database.db, undefined, { claimMode: queue.claimMode }),
+        external.call,
+        logger,
+        {
+          workerId: 'paused-reply',
+          leaseMs: 1_000,
+          concurrency: 10,
+          pollIntervalMs: 50,
+          claimBatchSize: 10,
+          retryPolicy: new RetryPolicy({ maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 100 }),
+          observer,
+        },
+      );
+      workers.push(worker);
+      worker.start();
+      await waitFor(
+        'lease found lost',
+        async () =>
+          sample(parseMetrics(await registry.metrics()), 'txhook_worker_leases_lost_total') === 1
+            ? true
+            : undefined,
+        5_000,
+      );
+      expect(external.calls.size).toBe(0);
+      expect(worker.inFlightCount).toBe(0);
+      expect((await repository.findByTransactionId(id!))?.lease_owner).toBe('other-worker');
+    });
+  });
+
+  describe('call deadline (finding 2)', () => {
+    it('aborts a call that never settles at the deadline, retries it, and ends FAILED', async () => {
+      const [id] = await seed(1);
+      let started = 0;
+      // Never settles and ignores its abort signal, like a hung socket.
+      const hung: ExternalCall = () => {
+        started += 1;
+        return new Promise<void>(() => undefined);
+      };
+      const registry = new Registry();
+      const observer = createWorkerMetrics(registry, { inFlight: () => 0 });
+      startWorker(hung, { leaseMs: 1_000, externalCallTimeoutMs: 400, observer });
+      const failed = await waitFor(
+        'FAILED',
+        async () => {
+          const doc = await repository.findByTransactionId(id!);
+          return doc?.status === TransactionStatus.FAILED ? doc : undefined;
+        },
+        15_000,
+      );
+      expect(started).toBe(3);
+      expect(failed.calls).toBe(3);
+      expect(failed.attempts).toBe(3);
+      expect(failed.claims).toBe(3);
+      expect(failed.last_error).toMatch(/timed out after 400 ms/);
+      const metrics = parseMetrics(await registry.metrics());
+      expect(sample(metrics, 'txhook_worker_call_timeouts_total')).toBe(3);
+      expect(sample(metrics, 'txhook_worker_retries_total')).toBe(2);
+      expect(sample(metrics, 'txhook_worker_failed_total')).toBe(1);
+    });
+  });
+
+  describe('shutdown (finding 5)', () => {
+    it('releases unfinished calls without spending their attempt budget', async () => {
+      await seed(3);
+      const external = countingCall(60_000);
+      const worker = startWorker(external.call, { leaseMs: 5_000 });
+      await waitFor('calls started', () => (external.calls.size === 3 ? true : undefined), 5_000, 10);
+      workers.pop();
+      expect(await worker.stop(100)).toEqual({ finished: 0, released: 3 });
+      const records = await repository.collection.find().toArray();
+      for (const record of records) {
+        expect(record.status).toBe(TransactionStatus.PROCESSING);
+        expect(record.lease_token).toBeNull();
+        expect(record.attempts).toBe(0);
+        expect(record.calls).toBe(1);
+      }
+    });
   });
 });

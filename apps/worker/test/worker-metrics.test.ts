@@ -1,5 +1,5 @@
 import { Registry } from 'prom-client';
-import { createLogger, TransactionStatus, transactionWebhookSchema } from '@txhook/shared';
+import { createLogger, LeaseQueue, TransactionStatus, transactionWebhookSchema } from '@txhook/shared';
 import { abortableDelay, ExternalCallError } from '../src/external-call';
 import { createWorkerMetrics, isReclaim } from '../src/metrics';
 import { startMetricsServer } from '../src/metrics-server';
@@ -12,8 +12,10 @@ import { sampleWebhook, waitFor } from '../../../tests/support/webhooks';
 const logger = createLogger('worker-test', { LOG_LEVEL: 'error', LOG_FORMAT: 'json', NODE_ENV: 'test' });
 
 let database: TestDatabase;
+let queue: LeaseQueue;
 beforeAll(async () => {
   database = await openTestDatabase('worker_metrics');
+  queue = new LeaseQueue(database.db);
 });
 afterAll(async () => {
   await database.drop();
@@ -39,7 +41,7 @@ describe('worker metrics', () => {
     const registry = new Registry();
     // A record whose lease expired under a dead worker: claimed once, no outcome, due again.
     await seed(['orphan']);
-    expect((await database.repository.claimNext('dead-worker', 60_000))?.transaction_id).toBe('orphan');
+    expect((await queue.claim('dead-worker', 60_000, 1)).claimed[0]?.transaction_id).toBe('orphan');
     await database.repository.collection.updateOne(
       { transaction_id: 'orphan' },
       { $set: { due_at: new Date(0) } },
@@ -68,7 +70,7 @@ describe('worker metrics', () => {
       // Every successful call takes at least 300 ms: no lag can land in the 0.1 s bucket.
       await abortableDelay(300, signal);
     };
-    const worker: TransactionWorker = new TransactionWorker(database.repository, call, logger, {
+    const worker: TransactionWorker = new TransactionWorker(queue, call, logger, {
       workerId: 'metrics-test',
       leaseMs: 5_000,
       concurrency: 10,

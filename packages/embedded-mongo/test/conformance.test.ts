@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MongoClient, MongoServerError } from 'mongodb';
-import { TransactionRepository, transactionWebhookSchema } from '@txhook/shared';
+import { CLAIM_MODES, LeaseQueue, TransactionStore, transactionWebhookSchema } from '@txhook/shared';
 import { startEmbeddedMongo, type EmbeddedBackend, type EmbeddedMongo } from '../src/index';
 
 const DOCUMENTS = 2_000;
@@ -121,47 +121,54 @@ describe.each(targets)('conformance: $name', (target) => {
     }
   }, 120_000);
 
-  it(`lets 3 workers claim ${DOCUMENTS} transactions in batches, each exactly once`, async () => {
-    const clients = await Promise.all(
-      Array.from({ length: 3 }, () => MongoClient.connect(target.url(), { maxPoolSize: 4 })),
-    );
-    try {
-      const repositories = clients.map((c) => new TransactionRepository(c.db(dbName)));
-      await repositories[0]!.ensureIndexes();
-      for (let start = 0; start < DOCUMENTS; start += 500) {
-        await Promise.all(
-          Array.from({ length: 500 }, (_, i) =>
-            repositories[0]!.recordWebhook(
-              transactionWebhookSchema.parse({
-                transaction_id: `batch-${start + i}`,
-                source_account: 'a',
-                destination_account: 'b',
-                amount: '1',
-                currency: 'EUR',
-              }),
-            ),
-          ),
-        );
-      }
-      const claimedBy = await Promise.all(
-        repositories.map(async (repository, worker) => {
-          const mine: string[] = [];
-          for (let emptyRounds = 0; emptyRounds < 3;) {
-            const batch = await repository.claimBatch(`worker-${worker}`, 60_000, 50);
-            if (batch.length === 0) emptyRounds += 1;
-            mine.push(...batch.map((record) => record.transaction_id));
-          }
-          return mine;
-        }),
+  it.each(CLAIM_MODES)(
+    `lets 3 workers claim ${DOCUMENTS} transactions (claim mode %s), each exactly once`,
+    async (claimMode) => {
+      const clients = await Promise.all(
+        Array.from({ length: 3 }, () => MongoClient.connect(target.url(), { maxPoolSize: 4 })),
       );
-      const all = claimedBy.flat();
-      expect(all).toHaveLength(DOCUMENTS);
-      expect(new Set(all).size).toBe(DOCUMENTS);
-      const transactions = clients[0]!.db(dbName).collection('transactions');
-      expect(await transactions.countDocuments({ claims: 1, lease_token: { $ne: null } })).toBe(DOCUMENTS);
-      expect(claimedBy.filter((mine) => mine.length > 0).length).toBeGreaterThanOrEqual(2);
-    } finally {
-      await Promise.all(clients.map((c) => c.close()));
-    }
-  }, 120_000);
+      try {
+        const repositories = clients.map((c) => new TransactionStore(c.db(dbName)));
+        const queues = clients.map((c) => new LeaseQueue(c.db(dbName), undefined, { claimMode }));
+        await repositories[0]!.ensureIndexes();
+        // Each mode claims a queue of its own.
+        await repositories[0]!.collection.deleteMany({});
+        for (let start = 0; start < DOCUMENTS; start += 500) {
+          await Promise.all(
+            Array.from({ length: 500 }, (_, i) =>
+              repositories[0]!.recordWebhook(
+                transactionWebhookSchema.parse({
+                  transaction_id: `batch-${start + i}`,
+                  source_account: 'a',
+                  destination_account: 'b',
+                  amount: '1',
+                  currency: 'EUR',
+                }),
+              ),
+            ),
+          );
+        }
+        const claimedBy = await Promise.all(
+          queues.map(async (queue, worker) => {
+            const mine: string[] = [];
+            for (let emptyRounds = 0; emptyRounds < 3;) {
+              const batch = (await queue.claim(`worker-${worker}`, 60_000, 50)).claimed;
+              if (batch.length === 0) emptyRounds += 1;
+              mine.push(...batch.map((record) => record.transaction_id));
+            }
+            return mine;
+          }),
+        );
+        const all = claimedBy.flat();
+        expect(all).toHaveLength(DOCUMENTS);
+        expect(new Set(all).size).toBe(DOCUMENTS);
+        const transactions = clients[0]!.db(dbName).collection('transactions');
+        expect(await transactions.countDocuments({ claims: 1, lease_token: { $ne: null } })).toBe(DOCUMENTS);
+        expect(claimedBy.filter((mine) => mine.length > 0).length).toBeGreaterThanOrEqual(2);
+      } finally {
+        await Promise.all(clients.map((c) => c.close()));
+      }
+    },
+    120_000,
+  );
 });

@@ -1,15 +1,10 @@
 import { MongoBulkWriteError, type Collection, type Document, type OptionalUnlessRequiredId } from 'mongodb';
+import { Batcher, fulfilled, rejected } from './batcher';
 import { bulkWriteConcernErrorOf, bulkWriteErrorsOf } from './mongo';
 
 const DUPLICATE_KEY = 11000;
 
 export type InsertOutcome = 'inserted' | 'duplicate';
-
-interface Pending<T> {
-  doc: T;
-  resolve: (outcome: InsertOutcome) => void;
-  reject: (error: unknown) => void;
-}
 
 /**
  * Write coalescing for inserts: the documents that requests submit within one turn of the event
@@ -19,39 +14,25 @@ interface Pending<T> {
  * or a network error fails every document of the batch, so nothing is acknowledged unstored.
  */
 export class InsertCoalescer<T extends Document> {
-  private queue: Pending<T>[] = [];
-  private scheduled = false;
+  private readonly batcher: Batcher<T, InsertOutcome>;
 
   constructor(
     private readonly collection: Collection<T>,
-    private readonly maxBatch = 256,
-  ) {}
+    maxBatch = 256,
+  ) {
+    this.batcher = new Batcher((docs) => this.write(docs), { maxBatch, maxWaitMs: 0 });
+  }
 
   insert(doc: T): Promise<InsertOutcome> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ doc, resolve, reject });
-      if (this.queue.length >= this.maxBatch) this.flush();
-      else if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    return this.batcher.add(doc);
   }
 
-  private flush(): void {
-    this.scheduled = false;
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.maxBatch);
-      void this.write(batch);
-    }
-  }
-
-  private async write(batch: Pending<T>[]): Promise<void> {
+  private async write(batch: readonly T[]): Promise<PromiseSettledResult<InsertOutcome>[]> {
     // insertMany adds _id to what it is given: pass copies so callers' documents stay as they were.
-    const docs = batch.map((p) => ({ ...p.doc }) as OptionalUnlessRequiredId<T>);
+    const docs = batch.map((doc) => ({ ...doc }) as OptionalUnlessRequiredId<T>);
     try {
       await this.collection.insertMany(docs, { ordered: false });
-      for (const p of batch) p.resolve('inserted');
+      return batch.map(() => fulfilled('inserted'));
     } catch (error) {
       // Per-document outcomes only when the server reported per-document errors and the write
       // concern held; anything else (write concern not met, network, closed topology wrapped in a
@@ -59,16 +40,12 @@ export class InsertCoalescer<T extends Document> {
       const perDocument =
         error instanceof MongoBulkWriteError && bulkWriteConcernErrorOf(error) === undefined;
       const writeErrors = perDocument ? bulkWriteErrorsOf(error) : [];
-      if (writeErrors.length === 0) {
-        for (const p of batch) p.reject(error);
-        return;
-      }
+      if (writeErrors.length === 0) throw error;
       const failed = new Map(writeErrors.map((writeError) => [writeError.index, writeError]));
-      batch.forEach((p, index) => {
+      return batch.map((_doc, index) => {
         const writeError = failed.get(index);
-        if (!writeError) p.resolve('inserted');
-        else if (writeError.code === DUPLICATE_KEY) p.resolve('duplicate');
-        else p.reject(error);
+        if (!writeError) return fulfilled('inserted');
+        return writeError.code === DUPLICATE_KEY ? fulfilled('duplicate') : rejected(error);
       });
     }
   }

@@ -16,6 +16,7 @@ import {
   type WriteError,
 } from 'mongodb';
 import type { MongoSettings } from './config';
+import { withTimeout } from './promise-timeout';
 
 /**
  * One client per process. Writes wait for a majority and the journal, so an acknowledged
@@ -42,15 +43,7 @@ export function createMongoClient(
 
 /** Resolves when the server answers a ping within `timeoutMs`, rejects otherwise. */
 export async function pingDatabase(client: MongoClient, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`database ping timed out after ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    await Promise.race([client.db('admin').command({ ping: 1 }), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  await withTimeout(client.db('admin').command({ ping: 1 }), timeoutMs, 'database ping');
 }
 
 /**

@@ -69,7 +69,7 @@ const STATUSES = Object.values(TransactionStatus);
 
 /**
  * Read-only queries for operators (listing, stats, metrics), kept apart from the write path in
- * TransactionRepository. Each one is index-backed and bounded in rows or time.
+ * TransactionStore. Each one is index-backed and bounded in rows or time.
  */
 export class TransactionQueries {
   readonly collection: Collection<TransactionDocument>;

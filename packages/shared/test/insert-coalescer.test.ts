@@ -1,6 +1,6 @@
 import { MongoClient } from 'mongodb';
 import { isTransientDatabaseError } from '../src/mongo';
-import { TransactionRepository } from '../src/repository';
+import { TransactionStore } from '../src/repository';
 import { transactionWebhookSchema } from '../src/schemas';
 import { WRITE_CONCERN_TIMEOUT } from '@txhook/embedded-mongo';
 import { testDatabaseUrl } from '../../../tests/support/database';
@@ -9,7 +9,7 @@ import { sampleWebhook } from '../../../tests/support/webhooks';
 
 describe('coalesced inserts against a real server', () => {
   let client: MongoClient;
-  let repository: TransactionRepository;
+  let repository: TransactionStore;
   const dbName = `test_coalesce_${Date.now()}`;
   let insertCommands = 0;
 
@@ -19,7 +19,7 @@ describe('coalesced inserts against a real server', () => {
       if (event.commandName === 'insert') insertCommands += 1;
     });
     await client.connect();
-    repository = new TransactionRepository(client.db(dbName));
+    repository = new TransactionStore(client.db(dbName));
     await repository.ensureIndexes();
   });
   afterAll(async () => {
@@ -46,7 +46,7 @@ describe('coalesced inserts against a real server', () => {
   it('fails every webhook of a batch, as a transient error, when the server cannot take it', async () => {
     const dead = new MongoClient('mongodb://127.0.0.1:1', { serverSelectionTimeoutMS: 200 });
     try {
-      const unreachable = new TransactionRepository(dead.db('none'));
+      const unreachable = new TransactionStore(dead.db('none'));
       const results = await Promise.allSettled(
         Array.from({ length: 5 }, () =>
           unreachable.recordWebhook(transactionWebhookSchema.parse(sampleWebhook())),

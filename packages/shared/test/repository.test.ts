@@ -1,20 +1,10 @@
 import { Decimal128 } from 'mongodb';
-import {
-  leaseFence,
-  TRANSACTION_INDEXES,
-  TransactionRepository,
-  type ClaimedTransaction,
-  type LeaseRef,
-} from '../src/repository';
+import { LeaseQueue } from '../src/lease-queue';
+import { TransactionStore } from '../src/repository';
 import { toTransactionView, TransactionStatus } from '../src/transaction';
 import { transactionWebhookSchema } from '../src/schemas';
 import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
 import { sampleWebhook } from '../../../tests/support/webhooks';
-
-const leaseOf = (record: ClaimedTransaction): LeaseRef => ({
-  transaction_id: record.transaction_id,
-  lease_token: record.lease_token,
-});
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -26,7 +16,7 @@ afterAll(async () => {
 
 const webhook = (overrides = {}) => transactionWebhookSchema.parse(sampleWebhook(overrides));
 
-describe('TransactionRepository against a real server', () => {
+describe('TransactionStore against a real server', () => {
   it('stores a new webhook as PROCESSING with an exact Decimal128 amount', async () => {
     const input = webhook({ amount: '0.30' });
     const result = await database.repository.recordWebhook(input);
@@ -73,281 +63,23 @@ describe('TransactionRepository against a real server', () => {
   });
 });
 
-describe('leases', () => {
-  // A clock we move by hand so lease expiry is tested without waiting.
+describe('operator requeue', () => {
   let nowMs = Date.parse('2030-01-01T00:00:00Z');
   const clock = () => new Date(nowMs);
-  let repo: TestDatabase['repository'];
+  let repo: TransactionStore;
+  let queue: LeaseQueue;
 
   beforeAll(async () => {
     await database.repository.collection.deleteMany({});
-    repo = new TransactionRepository(database.db, clock);
-  });
-
-  it('claims a due record once, stamping owner, token, expiry and counting the claim', async () => {
-    const { record } = await repo.recordWebhook(webhook());
-    const claimed = await repo.claimNext('worker-a', 10_000);
-    expect(claimed?.transaction_id).toBe(record.transaction_id);
-    expect(claimed?.lease_owner).toBe('worker-a');
-    expect(claimed?.lease_token).toEqual(expect.any(String));
-    expect(claimed).toMatchObject({ claims: 1, unsettled_claims: 1, calls: 0, attempts: 0 });
-    expect(claimed?.lease_expires_at.getTime()).toBe(nowMs + 10_000);
-    expect(await repo.claimNext('worker-b', 10_000)).toBeNull();
-  });
-
-  it('makes a record due again only after its lease expires, with a new token', async () => {
-    await repo.collection.deleteMany({});
-    await repo.recordWebhook(webhook());
-    const first = await repo.claimNext('worker-a', 10_000);
-    nowMs += 9_999;
-    expect(await repo.claimNext('worker-b', 10_000)).toBeNull();
-    nowMs += 2;
-    const second = await repo.claimNext('worker-b', 10_000);
-    expect(second?.transaction_id).toBe(first?.transaction_id);
-    expect(second?.lease_token).not.toBe(first?.lease_token);
-    expect(second).toMatchObject({ claims: 2, unsettled_claims: 2, attempts: 0 });
-  });
-
-  it('fences completion: the holder of an old token cannot mark the record PROCESSED', async () => {
-    await repo.collection.deleteMany({});
-    await repo.recordWebhook(webhook());
-    const stale = await repo.claimNext('worker-a', 1_000);
-    nowMs += 1_001;
-    const current = await repo.claimNext('worker-b', 1_000);
-    expect(await repo.markProcessed(stale!.transaction_id, stale!.lease_token)).toBe(false);
-    let stored = await repo.findByTransactionId(stale!.transaction_id);
-    expect(stored?.status).toBe(TransactionStatus.PROCESSING);
-    expect(stored?.lease_owner).toBe('worker-b');
-
-    expect(await repo.markProcessed(current!.transaction_id, current!.lease_token)).toBe(true);
-    stored = await repo.findByTransactionId(stale!.transaction_id);
-    expect(stored?.status).toBe(TransactionStatus.PROCESSED);
-    expect(stored?.processed_at?.getTime()).toBe(nowMs);
-    expect(stored?.lease_token).toBeNull();
-    // Finishing twice is impossible too.
-    expect(await repo.markProcessed(current!.transaction_id, current!.lease_token)).toBe(false);
-  });
-
-  it('renews only the leases named by their tokens', async () => {
-    await repo.collection.deleteMany({});
-    await repo.recordWebhook(webhook());
-    await repo.recordWebhook(webhook());
-    const kept = await repo.claimNext('worker-a', 1_000);
-    const other = await repo.claimNext('worker-a', 1_000);
-    nowMs += 500;
-    expect(await repo.renewLeases('worker-a', [leaseOf(kept!)], 1_000)).toEqual(
-      new Map([[kept!.transaction_id, kept!.lease_token]]),
-    );
-    nowMs += 600; // `other` expired, `kept` still valid
-    const reclaimed = await repo.claimNext('worker-b', 1_000);
-    expect(reclaimed?.transaction_id).toBe(other!.transaction_id);
-    expect(await repo.claimNext('worker-b', 1_000)).toBeNull();
-  });
-
-  it('tells the heartbeat, per record, which leases are still ours and under which token', async () => {
-    await repo.collection.deleteMany({});
-    await repo.recordWebhook(webhook());
-    await repo.recordWebhook(webhook());
-    await repo.recordWebhook(webhook());
-    const batch = await repo.claimBatch('worker-a', 1_000, 3);
-    expect(batch).toHaveLength(3);
-    const [lost, reclaimedByUs, kept] = batch as [ClaimedTransaction, ClaimedTransaction, ClaimedTransaction];
-    nowMs += 1_001;
-    // One lease is taken by another worker, one claimed back by the same worker (new token).
-    await repo.collection.updateMany(
-      { transaction_id: kept.transaction_id },
-      { $set: { due_at: new Date(nowMs + 60_000) } },
-    );
-    await repo.collection.updateMany(
-      { transaction_id: reclaimedByUs.transaction_id },
-      { $set: { due_at: new Date(nowMs + 60_000) } },
-    );
-    const takeover = await repo.claimNext('worker-b', 1_000);
-    expect(takeover?.transaction_id).toBe(lost.transaction_id);
-    await repo.collection.updateMany(
-      { transaction_id: reclaimedByUs.transaction_id },
-      { $set: { due_at: new Date(0) } },
-    );
-    const again = await repo.claimNext('worker-a', 1_000);
-    expect(again?.transaction_id).toBe(reclaimedByUs.transaction_id);
-
-    const held = await repo.renewLeases('worker-a', batch.map(leaseOf), 5_000);
-    expect(held).toEqual(
-      new Map([
-        [reclaimedByUs.transaction_id, again!.lease_token],
-        [kept.transaction_id, kept.lease_token],
-      ]),
-    );
-    // Only the lease named by its token was extended; the other worker's is untouched.
-    const stored = await repo.collection.find().toArray();
-    const byId = new Map(stored.map((doc) => [doc.transaction_id, doc]));
-    expect(byId.get(kept.transaction_id)?.lease_expires_at?.getTime()).toBe(nowMs + 5_000);
-    expect(byId.get(lost.transaction_id)?.lease_owner).toBe('worker-b');
-    expect(byId.get(lost.transaction_id)?.lease_expires_at?.getTime()).toBe(
-      takeover!.lease_expires_at.getTime(),
-    );
-  });
-
-  it('counts a call only on records still leased by the given token (fenced), before it starts', async () => {
-    await repo.collection.deleteMany({});
-    await repo.recordWebhook(webhook());
-    await repo.recordWebhook(webhook());
-    const [ours, lost] = (await repo.claimBatch('worker-a', 1_000, 2)) as [
-      ClaimedTransaction,
-      ClaimedTransaction,
-    ];
-    await repo.collection.updateOne(
-      { transaction_id: lost.transaction_id },
-      { $set: { due_at: new Date(0) } },
-    );
-    await repo.collection.updateOne(
-      { transaction_id: ours.transaction_id },
-      { $set: { due_at: new Date(nowMs + 60_000) } },
-    );
-    expect((await repo.claimNext('worker-b', 1_000))?.transaction_id).toBe(lost.transaction_id);
-    const started = await repo.startCalls('worker-a', [leaseOf(ours), leaseOf(lost)], 2_000);
-    expect([...started.keys()]).toEqual([ours.transaction_id]);
-    expect((await repo.findByTransactionId(ours.transaction_id))?.calls).toBe(1);
-    expect((await repo.findByTransactionId(lost.transaction_id))?.calls).toBe(0);
-  });
-
-  it('spends an attempt on a failure, none on a release, and settles the lease either way', async () => {
-    await repo.collection.deleteMany({});
-    const { record } = await repo.recordWebhook(webhook());
-    const first = await repo.claimNext('worker-a', 1_000);
-    expect(await repo.releaseLease(record.transaction_id, first!.lease_token)).toBe(true);
-    let stored = await repo.findByTransactionId(record.transaction_id);
-    expect(stored).toMatchObject({ attempts: 0, claims: 1, unsettled_claims: 0 });
-    const second = await repo.claimNext('worker-a', 1_000);
-    expect(
-      await repo.scheduleRetry(record.transaction_id, second!.lease_token, 'boom', new Date(nowMs)),
-    ).toBe(true);
-    stored = await repo.findByTransactionId(record.transaction_id);
-    expect(stored).toMatchObject({ attempts: 1, claims: 2, unsettled_claims: 0, last_error: 'boom' });
-  });
-
-  it('fails a record leased MAX_CLAIMS times without an outcome as poison, and never leases it again', async () => {
-    await repo.collection.deleteMany({});
-    const { record: poison } = await repo.recordWebhook(webhook());
-    const { record: healthy } = await repo.recordWebhook(webhook());
-    await repo.collection.updateOne(
-      { transaction_id: healthy.transaction_id },
-      { $set: { due_at: new Date(nowMs + 5_000) } },
-    );
-    for (let claim = 1; claim <= 3; claim++) {
-      const { claimed, poisoned } = await repo.claimDue('worker-a', 1_000, 1, 3);
-      expect(claimed.map((r) => r.transaction_id)).toEqual([poison.transaction_id]);
-      expect(poisoned).toEqual([]);
-      nowMs += 1_001; // the worker died: its lease expires with no outcome
-    }
-    const { claimed, poisoned } = await repo.claimDue('worker-a', 1_000, 10, 3);
-    expect(poisoned).toEqual([poison.transaction_id]);
-    expect(claimed).toEqual([]);
-    const stored = await repo.findByTransactionId(poison.transaction_id);
-    expect(stored).toMatchObject({ status: TransactionStatus.FAILED, claims: 3, lease_token: null });
-    expect(stored?.last_error).toMatch(/poison record: leased 3 times without an outcome/);
-    nowMs += 10_000;
-    const later = await repo.claimDue('worker-b', 1_000, 10, 3);
-    expect(later.claimed.map((r) => r.transaction_id)).toEqual([healthy.transaction_id]);
-    // Requeued, it has a fresh budget.
-    expect(await repo.requeueFailed(poison.transaction_id, 'test')).toBe(true);
-    expect((await repo.findByTransactionId(poison.transaction_id))?.unsettled_claims).toBe(0);
-  });
-
-  it('release makes a record due at once for another worker', async () => {
-    await repo.collection.deleteMany({});
-    await repo.recordWebhook(webhook());
-    const claimed = await repo.claimNext('worker-a', 60_000);
-    expect(await repo.releaseLease(claimed!.transaction_id, claimed!.lease_token)).toBe(true);
-    const again = await repo.claimNext('worker-b', 60_000);
-    expect(again?.transaction_id).toBe(claimed!.transaction_id);
-    expect(again?.lease_owner).toBe('worker-b');
-  });
-
-  it('claims the oldest due record first', async () => {
-    await repo.collection.deleteMany({});
-    const older = await repo.recordWebhook(webhook());
-    nowMs += 10;
-    await repo.recordWebhook(webhook());
-    expect((await repo.claimNext('w', 1_000))?.transaction_id).toBe(older.record.transaction_id);
-  });
-
-  it('claims a batch of the oldest due records with one shared fresh token, each once', async () => {
-    await repo.collection.deleteMany({});
-    const ids: string[] = [];
-    for (let i = 0; i < 5; i++) {
-      ids.push((await repo.recordWebhook(webhook())).record.transaction_id);
-      nowMs += 1;
-    }
-    const first = await repo.claimBatch('worker-a', 1_000, 3);
-    expect(first.map((r) => r.transaction_id).sort()).toEqual(ids.slice(0, 3).sort());
-    expect(new Set(first.map((r) => r.lease_token)).size).toBe(1);
-    expect(first.every((r) => r.claims === 1 && r.attempts === 0 && r.lease_owner === 'worker-a')).toBe(true);
-    const second = await repo.claimBatch('worker-b', 1_000, 10);
-    expect(second.map((r) => r.transaction_id).sort()).toEqual(ids.slice(3).sort());
-    expect(second[0]?.lease_token).not.toBe(first[0]?.lease_token);
-    expect(await repo.claimBatch('worker-c', 1_000, 10)).toEqual([]);
-    // One record of a batch finishes; the token fences per record, not per batch.
-    expect(await repo.markProcessed(first[0]!.transaction_id, first[0]!.lease_token)).toBe(true);
-    const sibling = await repo.findByTransactionId(first[1]!.transaction_id);
-    expect(sibling?.status).toBe(TransactionStatus.PROCESSING);
-    expect(sibling?.lease_token).toBe(first[1]!.lease_token);
-  });
-
-  it('finishes a batch in one fenced round trip and reports exactly the records it finished', async () => {
-    await repo.collection.deleteMany({});
-    for (let i = 0; i < 3; i++) await repo.recordWebhook(webhook());
-    const batch = await repo.claimBatch('worker-a', 1_000, 3);
-    expect(batch).toHaveLength(3);
-    // One record of the batch is taken over by another worker after its lease ran out.
-    const lost = batch[0]!;
-    await repo.collection.updateOne(
-      { transaction_id: lost.transaction_id },
-      { $set: { due_at: new Date(0) } },
-    );
-    const takeover = await repo.claimNext('worker-b', 60_000);
-    expect(takeover?.transaction_id).toBe(lost.transaction_id);
-
-    const finished = await repo.markProcessedMany(batch);
-    expect([...finished].sort()).toEqual(
-      batch
-        .slice(1)
-        .map((r) => r.transaction_id)
-        .sort(),
-    );
-    const stillTheirs = await repo.findByTransactionId(lost.transaction_id);
-    expect(stillTheirs?.status).toBe(TransactionStatus.PROCESSING);
-    expect(stillTheirs?.lease_token).toBe(takeover?.lease_token);
-    // Repeating it (a retry after a lost reply) changes nothing and reports the same records.
-    const processedAt = (await repo.findByTransactionId(batch[1]!.transaction_id))?.processed_at;
-    nowMs += 5_000;
-    const again = await repo.markProcessedMany(batch);
-    expect([...again].sort()).toEqual([...finished].sort());
-    expect((await repo.findByTransactionId(batch[1]!.transaction_id))?.processed_at).toEqual(processedAt);
-    // Once the other worker has finished the lost record too, it is still not reported as ours.
-    expect(await repo.markProcessed(lost.transaction_id, takeover!.lease_token)).toBe(true);
-    const afterTheirs = await repo.markProcessedMany(batch);
-    expect([...afterTheirs].sort()).toEqual([...finished].sort());
-  });
-
-  it('fences every lease write with exactly the fields of a unique index (the only filter the embedded server serves from an index)', () => {
-    const fenceFields = Object.keys(leaseFence('tx-1', 'token-1')).sort();
-    const unique = TRANSACTION_INDEXES.filter((index) => 'unique' in index && index.unique);
-    expect(unique.map((index) => Object.keys(index.key).sort())).toContainEqual(fenceFields);
-    expect(leaseFence('tx-1', 'token-1')).toEqual({
-      transaction_id: 'tx-1',
-      lease_token: 'token-1',
-      status: TransactionStatus.PROCESSING,
-    });
+    repo = new TransactionStore(database.db, clock);
+    queue = new LeaseQueue(database.db, clock);
   });
 
   it('requeues a FAILED record without a stale next_attempt_at and records who and when', async () => {
     await repo.collection.deleteMany({});
     const { record } = await repo.recordWebhook(webhook());
-    const claimed = await repo.claimNext('worker-a', 10_000);
-    expect(await repo.markFailed(record.transaction_id, claimed!.lease_token, 'card network down')).toBe(
-      true,
-    );
+    const [claimed] = (await queue.claim('worker-a', 10_000, 1)).claimed;
+    expect(await queue.fail(claimed!, 'card network down')).toBe(true);
     nowMs += 60_000;
     expect(await repo.requeueFailed(record.transaction_id, 'alice')).toBe(true);
     const requeued = await repo.findByTransactionId(record.transaction_id);

@@ -3,7 +3,8 @@
  * that makes them terminal; a TTL index removes them on MongoDB, and deleteExpired (the worker's
  * sweep, for servers without TTL expiry) removes them in bounded batches, never a PROCESSING one.
  */
-import { TransactionRepository, TRANSACTION_INDEXES } from '../src/repository';
+import { LeaseQueue } from '../src/lease-queue';
+import { TransactionStore, TRANSACTION_INDEXES } from '../src/repository';
 import { TransactionQueries } from '../src/transaction-queries';
 import { TransactionStatus } from '../src/transaction';
 import { transactionWebhookSchema } from '../src/schemas';
@@ -25,14 +26,17 @@ beforeEach(async () => {
 });
 
 const webhook = () => transactionWebhookSchema.parse(sampleWebhook());
+/** The store and the lease queue, both at `time`. */
 const at = (time: Date, retentionDays?: number) =>
-  new TransactionRepository(database.db, () => time, retentionDays === undefined ? {} : { retentionDays });
+  Object.assign(new TransactionStore(database.db, () => time), {
+    queue: new LeaseQueue(database.db, () => time, retentionDays === undefined ? {} : { retentionDays }),
+  });
 
 /** Stores a webhook and claims it; resolves with its id and lease token. */
-async function claimed(repository: TransactionRepository): Promise<{ id: string; token: string }> {
+async function claimed(repository: ReturnType<typeof at>): Promise<{ id: string; token: string }> {
   const input = webhook();
   await repository.recordWebhook(input);
-  const [record] = await repository.claimBatch('worker-a', 30_000, 1);
+  const [record] = (await repository.queue.claim('worker-a', 30_000, 1)).claimed;
   expect(record?.transaction_id).toBe(input.transaction_id);
   return { id: input.transaction_id, token: record!.lease_token };
 }
@@ -41,7 +45,7 @@ describe('expire_at on terminal records', () => {
   it('is processed_at + RETENTION_DAYS (30 by default) when a record becomes PROCESSED', async () => {
     const repository = at(NOW);
     const { id, token } = await claimed(repository);
-    expect(await repository.markProcessedMany([{ transaction_id: id, lease_token: token }])).toEqual(
+    expect(await repository.queue.finish([{ transaction_id: id, lease_token: token }])).toEqual(
       new Set([id]),
     );
     const stored = await repository.findByTransactionId(id);
@@ -52,7 +56,7 @@ describe('expire_at on terminal records', () => {
   it('is failed_at + RETENTION_DAYS when a record becomes FAILED, and a requeue clears it', async () => {
     const repository = at(NOW, 7);
     const { id, token } = await claimed(repository);
-    expect(await repository.markFailed(id, token, 'boom')).toBe(true);
+    expect(await repository.queue.fail({ transaction_id: id, lease_token: token }, 'boom')).toBe(true);
     expect((await repository.findByTransactionId(id))?.expire_at?.getTime()).toBe(NOW.getTime() + 7 * DAY_MS);
     expect(await repository.requeueFailed(id, 'ops')).toBe(true);
     const requeued = await repository.findByTransactionId(id);
@@ -64,7 +68,7 @@ describe('expire_at on terminal records', () => {
     const repository = at(NOW, 0);
     const { id, token } = await claimed(repository);
     expect((await repository.findByTransactionId(id))?.expire_at ?? null).toBeNull();
-    await repository.markProcessedMany([{ transaction_id: id, lease_token: token }]);
+    await repository.queue.finish([{ transaction_id: id, lease_token: token }]);
     const stored = await repository.findByTransactionId(id);
     expect(stored?.status).toBe(TransactionStatus.PROCESSED);
     expect(stored?.expire_at ?? null).toBeNull();
@@ -91,14 +95,14 @@ describe('deleteExpired (the sweep for servers without TTL expiry)', () => {
     const expiredIds: string[] = [];
     for (let i = 0; i < 5; i++) {
       const { id, token } = await claimed(past);
-      await past.markProcessedMany([{ transaction_id: id, lease_token: token }]);
+      await past.queue.finish([{ transaction_id: id, lease_token: token }]);
       expiredIds.push(id);
     }
     const failed = await claimed(past);
-    await past.markFailed(failed.id, failed.token, 'boom');
+    await past.queue.fail({ transaction_id: failed.id, lease_token: failed.token }, 'boom');
     expiredIds.push(failed.id);
     const young = await claimed(recent);
-    await recent.markProcessedMany([{ transaction_id: young.id, lease_token: young.token }]);
+    await recent.queue.finish([{ transaction_id: young.id, lease_token: young.token }]);
     // A PROCESSING record is never deleted, even one carrying a stale expire_at.
     const inFlight = await claimed(past);
     await database.repository.collection.updateOne(

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { MongoClient } from 'mongodb';
 import { z } from 'zod';
-import { pingDatabase, type Logger, type TransactionRepository } from '@txhook/shared';
+import { pingDatabase, withTimeout, type Logger, type TransactionStore } from '@txhook/shared';
 import { methodNotAllowed } from '../http-errors';
 import { common, inlineResponse, jsonSchemaOf, response } from '../openapi-parts';
 import type { ApiResource } from './route';
@@ -85,7 +85,7 @@ export const healthResource: ApiResource = {
  */
 export function healthRouter(deps: {
   client: MongoClient;
-  repository: TransactionRepository;
+  repository: TransactionStore;
   /** Bound on each database check. */
   timeoutMs: number;
   logger: Logger;
@@ -136,7 +136,11 @@ export function healthRouter(deps: {
       const database = await check('database', () => pingDatabase(deps.client, deps.timeoutMs));
       const indexes: CheckResult = database.ok
         ? await check('indexes', async () => {
-            const missing = await withTimeout(deps.repository.missingIndexes(), deps.timeoutMs);
+            const missing = await withTimeout(
+              deps.repository.missingIndexes(),
+              deps.timeoutMs,
+              'index check',
+            );
             if (missing.length > 0) return { ok: false, error: 'required indexes are missing', missing };
           })
         : { ok: false, error: 'not checked: database unreachable' };
@@ -148,16 +152,4 @@ export function healthRouter(deps: {
     })
     .all(methodNotAllowed(['GET', 'HEAD']));
   return router;
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -8,7 +8,7 @@ import {
   TransactionStatus,
   type Logger,
   type TransactionQueries,
-  type TransactionRepository,
+  type TransactionStore,
 } from '@txhook/shared';
 import { SOURCE_NAME } from '../access-config';
 import { decodeCursor, encodeCursor } from '../cursor';
@@ -212,7 +212,7 @@ function transactionIdOf(req: Request): string {
  * Each operator action is written on the record (requeued_by/at) and as one `operator action` line.
  */
 export function transactionsRouter(deps: {
-  repository: TransactionRepository;
+  repository: TransactionStore;
   queries: TransactionQueries;
   logger: Logger;
 }): Router {

@@ -6,7 +6,7 @@ import {
   transactionIdSchema,
   transactionWebhookSchema,
   type Logger,
-  type TransactionRepository,
+  type TransactionStore,
 } from '@txhook/shared';
 import { SOURCE_NAME } from '../access-config';
 import { ApiError, methodNotAllowed } from '../http-errors';
@@ -140,7 +140,7 @@ export const webhooksResource: ApiResource = {
  * answer 202. Never waits for the external call; the worker does that.
  */
 export function webhooksRouter(deps: {
-  repository: TransactionRepository;
+  repository: TransactionStore;
   logger: Logger;
   bodyLimitBytes: number;
   /** Undefined: signatures are not checked (development). */
