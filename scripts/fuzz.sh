@@ -21,4 +21,4 @@ if ! cmp -s "$REQUIREMENTS" "$VENV/requirements.installed" 2>/dev/null; then
 fi
 
 export SCHEMATHESIS_BIN="$PWD/$VENV/bin/schemathesis"
-exec node --conditions=development -r ts-node/register/transpile-only scripts/fuzz.ts
+exec bash scripts/ts.sh scripts/fuzz.ts

@@ -8,8 +8,7 @@ import {
 } from '../src/repository';
 import { toTransactionView, TransactionStatus } from '../src/transaction';
 import { transactionWebhookSchema } from '../src/schemas';
-import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
-import { sampleWebhook } from '../../../tests/support/webhooks';
+import { openTestDatabase, sampleWebhook, type TestDatabase } from '@txhook/test-kit';
 
 const leaseOf = (record: ClaimedTransaction): LeaseRef => ({
   transaction_id: record.transaction_id,
