@@ -6,6 +6,7 @@
  */
 const { existsSync, readdirSync } = require('node:fs');
 const path = require('node:path');
+const { RUN_SETTINGS } = require('@txhook/test-kit/jest-project');
 
 const packages = ['apps', 'packages'].flatMap((group) =>
   readdirSync(path.join(__dirname, group))
@@ -13,4 +14,4 @@ const packages = ['apps', 'packages'].flatMap((group) =>
     .filter((dir) => existsSync(path.join(dir, 'jest.config.js'))),
 );
 
-module.exports = { projects: [...packages, path.join(__dirname, 'tests')] };
+module.exports = { ...RUN_SETTINGS, projects: [...packages, path.join(__dirname, 'tests')] };

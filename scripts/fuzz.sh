@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/bootstrap.sh --with-embedded-db
+bash scripts/bootstrap.sh --with-embedded-db --for-fuzz
 
 VENV=.cache/fuzz-venv
 REQUIREMENTS=tests/fuzz/requirements.txt

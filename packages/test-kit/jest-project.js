@@ -12,6 +12,16 @@ const path = require('node:path');
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 /**
+ * Settings Jest reads from the run's (global) config only, not from a project's: in a package's
+ * own config when it runs alone, and in the root config when all run together.
+ */
+const RUN_SETTINGS = {
+  testTimeout: 30_000,
+  // Processes started by a test must be gone when it ends; report what is left instead of hanging.
+  openHandlesTimeout: 5_000,
+};
+
+/**
  * @param {string} rootDir the package (or folder) whose tests these are
  * @param {import('jest').Config} overrides e.g. testMatch for a folder that is not a package
  * @returns {import('jest').Config}
@@ -30,9 +40,7 @@ function jestProject(rootDir, overrides = {}) {
     },
     globalSetup: path.join(__dirname, 'src/global-setup.ts'),
     globalTeardown: path.join(__dirname, 'src/global-teardown.ts'),
-    testTimeout: 30_000,
-    // Processes started by a test must be gone when it ends; report what is left instead of hanging.
-    openHandlesTimeout: 5_000,
+    ...RUN_SETTINGS,
     ...overrides,
   };
 }
@@ -46,4 +54,4 @@ function packageName(dir) {
   }
 }
 
-module.exports = { jestProject, REPO_ROOT };
+module.exports = { jestProject, RUN_SETTINGS, REPO_ROOT };
