@@ -5,36 +5,35 @@
  * anything (but still no cycles). See docs/DEVELOPMENT.md.
  * @type {import('dependency-cruiser').IConfiguration}
  */
+/** A rule `npm run lint` fails on: no import from `from` to `to`. */
+const forbid = (name, comment, from, to) => ({ name, comment, severity: 'error', from, to });
+
 module.exports = {
   forbidden: [
-    {
-      name: 'package-imports-app',
-      comment: 'Packages are shared by the apps: an app is never one of their dependencies.',
-      severity: 'error',
-      from: { path: '^packages/' },
-      to: { path: '^apps/' },
-    },
-    {
-      name: 'app-imports-other-app',
-      comment: 'The API and the worker share code through packages only.',
-      severity: 'error',
-      from: { path: '^apps/([^/]+)/' },
-      to: { path: '^apps/', pathNot: '^apps/$1/' },
-    },
-    {
-      name: 'product-imports-tooling',
-      comment: 'Product code (src/) never depends on tests, benchmarks or scripts.',
-      severity: 'error',
-      from: { path: '^(apps|packages)/[^/]+/src/' },
-      to: { path: '^(tests|bench|scripts)/|^(apps|packages)/[^/]+/test/' },
-    },
-    {
-      name: 'no-circular',
-      comment: 'A module that imports itself back through others: split or move the shared part.',
-      severity: 'error',
-      from: {},
-      to: { circular: true },
-    },
+    forbid(
+      'package-imports-app',
+      'Packages are shared by the apps: an app is never one of their dependencies.',
+      { path: '^packages/' },
+      { path: '^apps/' },
+    ),
+    forbid(
+      'app-imports-other-app',
+      'The API and the worker share code through packages only.',
+      { path: '^apps/([^/]+)/' },
+      { path: '^apps/', pathNot: '^apps/$1/' },
+    ),
+    forbid(
+      'product-imports-tooling',
+      'Product code (src/) never depends on tests, benchmarks or scripts.',
+      { path: '^(apps|packages)/[^/]+/src/' },
+      { path: '^(tests|bench|scripts)/|^(apps|packages)/[^/]+/test/' },
+    ),
+    forbid(
+      'no-circular',
+      'A module that imports itself back through others: split or move the shared part.',
+      {},
+      { circular: true },
+    ),
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
