@@ -1,0 +1,9 @@
+/**
+ * The system tests: real processes end to end (e2e/), the deploy manifests (deploy/) and the
+ * repository's own tooling (tooling/: bootstrap flags, import boundaries). The
+ * fault-injection suite (faults/) has a command of its own: `npm run test:faults`.
+ */
+module.exports = require('@txhook/test-kit/jest-project').jestProject(__dirname, {
+  displayName: 'system tests',
+  testMatch: ['<rootDir>/{e2e,deploy,tooling}/**/*.test.ts'],
+});
