@@ -371,7 +371,7 @@ class IndexedMemoryCollection extends MemoryCollection {
   @Override
   protected QueryResult queryDocuments(Document query, Document orderBy, int numberToSkip, int limit, int batchSize,
                                        Document fieldSelector) {
-    Iterable<Integer> positions = IndexPlanner.candidates(getIndexes(), query, orderBy);
+    Iterable<Integer> positions = IndexPlanner.candidates(getIndexes(), query, orderBy, count());
     if (positions == null) return matchDocuments(query, orderBy, numberToSkip, limit, batchSize, fieldSelector);
     return matchDocuments(query, positions, orderBy, numberToSkip, limit, batchSize, fieldSelector);
   }
@@ -420,7 +420,7 @@ class IndexedH2Collection extends H2Collection {
   @Override
   protected QueryResult queryDocuments(Document query, Document orderBy, int numberToSkip, int limit, int batchSize,
                                        Document fieldSelector) {
-    Iterable<Object> positions = IndexPlanner.candidates(getIndexes(), query, orderBy);
+    Iterable<Object> positions = IndexPlanner.candidates(getIndexes(), query, orderBy, count());
     if (positions == null) return matchDocuments(query, orderBy, numberToSkip, limit, batchSize, fieldSelector);
     return matchDocuments(query, positions, orderBy, numberToSkip, limit, batchSize, fieldSelector);
   }
@@ -445,28 +445,36 @@ final class PrivateField {
  * Chooses the index that answers a query. The library takes the first index that can handle a
  * query, in creation order; with secondary indexes that can be a broad one (`status` alone) ahead
  * of an exact unique one (the lease fence), so: a unique index that handles the query exactly
- * first, else the secondary index with the fewest candidates (counted up to a cap), else a scan.
+ * first, else the secondary index with the fewest candidates, else a scan. A secondary index is
+ * not used when its candidates are a large share of the collection: fetching them one by one
+ * (a B-tree lookup each on H2) costs more than reading the collection in order.
  */
 final class IndexPlanner {
-  /** Counting candidates stops here: past it an index is "large" and ties go to the first. */
+  /** Candidates are counted up to this many, or a quarter of the collection if more. */
   static final int ESTIMATE_CAP = 4096;
+  /** An index narrowing the collection to this share or more is no better than a scan. */
+  static final double MAX_SHARE = 0.25;
 
   private IndexPlanner() {}
 
-  /** Candidate positions (a superset of the matches), or null for a collection scan. */
-  static <P> Iterable<P> candidates(List<Index<P>> indexes, Document query, Document orderBy) {
+  /**
+   * Candidate positions (a superset of the matches), or null for a collection scan.
+   * `documentCount` is the collection's size (cheap: a counter on both backends).
+   */
+  static <P> Iterable<P> candidates(List<Index<P>> indexes, Document query, Document orderBy, int documentCount) {
     // $natural order is the scan's order: keep it a scan, as before.
     if (orderBy != null && orderBy.containsKey("$natural")) return null;
     for (Index<P> index : indexes) {
       if (index.isUnique() && index.canHandle(query)) return index.getPositions(query);
     }
+    long tooMany = Math.max(ESTIMATE_CAP, (long) Math.ceil(documentCount * MAX_SHARE));
     SortedSecondaryIndex<P>.Plan best = null;
-    long bestEstimate = Long.MAX_VALUE;
+    long bestEstimate = tooMany;
     for (Index<P> index : indexes) {
       if (!(index instanceof SortedSecondaryIndex<P> sorted)) continue;
       SortedSecondaryIndex<P>.Plan plan = sorted.plan(query);
       if (plan == null) continue;
-      long estimate = plan.estimate(ESTIMATE_CAP);
+      long estimate = plan.estimate(tooMany);
       if (estimate < bestEstimate) {
         best = plan;
         bestEstimate = estimate;
@@ -796,7 +804,7 @@ final class SortedSecondaryIndex<P> extends Index<P> {
     }
 
     /** How many candidates, counted up to `cap`. */
-    long estimate(int cap) {
+    long estimate(long cap) {
       synchronized (SortedSecondaryIndex.this) {
         if (ids != null) return ids.size();
         long count = unkeyed.size();
