@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/bootstrap.sh --with-embedded-db
+bash scripts/bootstrap.sh --with-embedded-db --for-fuzz
 
 VENV=.cache/fuzz-venv
 REQUIREMENTS=tests/fuzz/requirements.txt
@@ -21,4 +21,4 @@ if ! cmp -s "$REQUIREMENTS" "$VENV/requirements.installed" 2>/dev/null; then
 fi
 
 export SCHEMATHESIS_BIN="$PWD/$VENV/bin/schemathesis"
-exec node --conditions=development -r ts-node/register/transpile-only scripts/fuzz.ts
+exec bash scripts/ts.sh scripts/fuzz.ts

@@ -10,15 +10,14 @@
  * as a bearer header, so the operator operations are fuzzed behind their real access check.
  * Exits with schemathesis' status; everything it started is stopped first.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
 import { startEmbeddedMongo } from '@txhook/embedded-mongo';
+import { REPO_ROOT, startApi, type AppProcess } from '@txhook/test-kit/launcher';
 
-const ROOT = path.resolve(__dirname, '..');
-const REPORT_DIR = path.join(ROOT, 'test-artifacts', 'schemathesis');
+const REPORT_DIR = path.join(REPO_ROOT, 'test-artifacts', 'schemathesis');
 /** A key made for this run only: the API holds its SHA-256, schemathesis sends it. */
 const OPERATOR_TOKEN = `txk_${randomBytes(32).toString('base64url')}`;
 const OPERATOR_KEYS = `fuzz:operate:${createHash('sha256').update(OPERATOR_TOKEN).digest('hex')}`;
@@ -37,62 +36,24 @@ const CHECKS = [
   'ensure_resource_availability',
 ];
 
-function startApi(mongoUrl: string): Promise<{ child: ChildProcess; baseUrl: string }> {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=development', '-r', 'ts-node/register/transpile-only', 'apps/api/src/main.ts'],
-    {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        MONGODB_URL: mongoUrl,
-        MONGODB_DB: 'fuzz',
-        PORT: '0',
-        NODE_ENV: 'test',
-        OPERATOR_KEYS,
-        LOG_FORMAT: 'json',
-        LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+/** The API from source, on a free port; only its error lines are shown. */
+function startFuzzedApi(mongoUrl: string): ReturnType<typeof startApi> {
+  const env = { MONGODB_URL: mongoUrl, MONGODB_DB: 'fuzz', OPERATOR_KEYS };
+  // 4xx answers are the point of fuzzing and are logged at info/warn: only errors are shown.
+  return startApi(env, {
+    onLine: (line) => {
+      if (isErrorLine(line)) console.log(`[api] ${line}`);
     },
-  );
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      // Not ours to leave behind: the caller never gets a handle to stop it.
-      child.kill('SIGKILL');
-      reject(new Error('the API did not start within 60 s'));
-    }, 60_000);
-    child.once('exit', (code) => reject(new Error(`the API exited during start-up (code ${code})`)));
-    for (const stream of [child.stdout, child.stderr]) {
-      readline.createInterface({ input: stream }).on('line', (line) => {
-        // Only errors are shown: 4xx answers are the point of fuzzing and are logged at info/warn.
-        let entry: { message?: string; level?: string; port?: number } = {};
-        try {
-          entry = JSON.parse(line) as typeof entry;
-        } catch {
-          console.log(`[api] ${line}`);
-          return;
-        }
-        if (entry.level === 'error') console.log(`[api] ${line}`);
-        if (entry.message === 'api listening' && entry.port) {
-          clearTimeout(timer);
-          resolve({ child, baseUrl: `http://127.0.0.1:${entry.port}` });
-        }
-      });
-    }
   });
 }
 
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
+/** A log line at level error, or a line that is not JSON at all (e.g. a crash). */
+function isErrorLine(line: string): boolean {
+  try {
+    return (JSON.parse(line) as { level?: string }).level === 'error';
+  } catch {
+    return true;
+  }
 }
 
 function runSchemathesis(baseUrl: string): Promise<number> {
@@ -129,7 +90,9 @@ function runSchemathesis(baseUrl: string): Promise<number> {
   ];
   console.log(`$ schemathesis ${args.join(' ').replace(OPERATOR_TOKEN, '<operator token>')}`);
   // tests/fuzz/python/sitecustomize.py works around a CPython 3.11 ast bug inside Hypothesis.
-  const pythonPath = [path.join(ROOT, 'tests', 'fuzz', 'python'), process.env.PYTHONPATH].filter(Boolean);
+  const pythonPath = [path.join(REPO_ROOT, 'tests', 'fuzz', 'python'), process.env.PYTHONPATH].filter(
+    Boolean,
+  );
   const child = spawn(bin, args, {
     cwd: REPORT_DIR,
     stdio: 'inherit',
@@ -147,16 +110,16 @@ function runSchemathesis(baseUrl: string): Promise<number> {
 async function main(): Promise<number> {
   const started = Date.now();
   const database = await startEmbeddedMongo({ backend: 'memory' });
-  let api: ChildProcess | undefined;
+  let api: AppProcess | undefined;
   try {
-    const running = await startApi(database.url);
-    api = running.child;
+    const running = await startFuzzedApi(database.url);
+    api = running.api;
     console.log(`fuzz: API at ${running.baseUrl}, embedded MongoDB at ${database.url}`);
     const status = await runSchemathesis(running.baseUrl);
     console.log(`fuzz: schemathesis exited ${status} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return status;
   } finally {
-    if (api) await stop(api);
+    await api?.stop(10_000);
     await database.stop();
   }
 }

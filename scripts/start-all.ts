@@ -4,30 +4,19 @@
  * processes (default 1), prefixes their output, and on Ctrl-C / SIGTERM stops them gracefully and
  * the database last. Workers share the host: each finds its own metrics port and logs it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
 import {
   startEmbeddedMongo,
   tuningFromEnv,
   type EmbeddedBackend,
   type EmbeddedMongo,
 } from '@txhook/embedded-mongo';
+import { launch, REPO_ROOT, type AppProcess } from '@txhook/test-kit/launcher';
 
-const ROOT = path.resolve(__dirname, '..');
-const NODE_ARGS = ['--conditions=development', '-r', 'ts-node/register/transpile-only'];
-
-function run(name: string, entry: string, env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, [...NODE_ARGS, path.join(ROOT, entry)], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  for (const stream of [child.stdout, child.stderr]) {
-    readline.createInterface({ input: stream }).on('line', (line) => console.log(`[${name}] ${line}`));
-  }
-  return child;
+/** Runs a service from source with its output prefixed by its name; nothing kept in memory. */
+function run(name: string, entry: string, env: NodeJS.ProcessEnv): AppProcess {
+  return launch({ name, entry, env, keepOutput: false, onLine: (line) => console.log(`[${name}] ${line}`) });
 }
 
 /** WORKERS: how many worker processes to run (1 by default). */
@@ -40,13 +29,6 @@ function workerCount(value: string | undefined): number {
   return count;
 }
 
-function exited(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-}
-
 async function main(): Promise<void> {
   const workers = workerCount(process.env.WORKERS);
   let database: EmbeddedMongo | undefined;
@@ -54,7 +36,8 @@ async function main(): Promise<void> {
   if (!env.MONGODB_URL) {
     // H2 with a data file by default, so accepted webhooks survive a restart; `memory` on request.
     const backend = (env.EMBEDDED_MONGO_BACKEND ?? 'h2') as EmbeddedBackend;
-    const h2File = env.EMBEDDED_MONGO_H2_FILE ?? path.join(ROOT, '.cache', 'embedded-mongo', 'txhook.mv');
+    const h2File =
+      env.EMBEDDED_MONGO_H2_FILE ?? path.join(REPO_ROOT, '.cache', 'embedded-mongo', 'txhook.mv');
     if (backend === 'h2') mkdirSync(path.dirname(h2File), { recursive: true });
     database = await startEmbeddedMongo({
       port: Number(env.EMBEDDED_MONGO_PORT ?? 0),
@@ -81,15 +64,15 @@ async function main(): Promise<void> {
   const stopAll = async (exitCode: number) => {
     if (stopping) return;
     stopping = true;
-    for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
-    await Promise.all(children.map(exited));
+    for (const child of children) child.kill('SIGTERM');
+    await Promise.all(children.map((child) => child.exited));
     await database?.stop();
     process.exit(exitCode);
   };
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
   for (const child of children) {
-    child.once('exit', (code) => {
+    void child.exited.then(({ code }) => {
       if (!stopping) {
         console.error(`a service exited unexpectedly (code ${code}); stopping the others`);
         void stopAll(1);

@@ -1,7 +1,7 @@
 /**
  * What access control costs per request (docs/SECURITY.md):
  *
- *   node --conditions=development -r ts-node/register/transpile-only bench/src/auth-cost.ts
+ *   bash scripts/ts.sh bench/src/auth-cost.ts
  *
  * 1. In process: checking a bearer key against 10 configured keys, an X-Signature and a Standard
  *    Webhooks signature over a 160-byte body, each timed over many iterations.

@@ -1,20 +1,13 @@
 /**
  * `pnpm bench autoscale`: scale-in safety with real 30 s calls. KEDA's formula drives a pool of
- * real worker processes (tests/support/autoscaler.ts) while the webhook rate ramps up, holds,
+ * real worker processes (simulateAutoscale, @txhook/test-kit) while the webhook rate ramps up, holds,
  * halves and stops. Run twice on the same profile: with SHUTDOWN_GRACE_MS above a call (the
  * setting the manifests must use) and, as the control, with a grace shorter than a call, which
  * shows what the measurement catches when scale-in cuts calls short.
  */
-import { randomBytes } from 'node:crypto';
-import { MongoClient } from 'mongodb';
 import type { TransactionDocument } from '@txhook/shared';
-import {
-  simulateAutoscale,
-  type AutoscaleProfile,
-  type AutoscaleResult,
-} from '../../tests/support/autoscaler';
-import { startApp } from '../../tests/support/processes';
-import { startApi, type AppProcess } from './harness';
+import { simulateAutoscale, type AutoscaleProfile, type AutoscaleResult } from '@txhook/test-kit';
+import { launchWorker, withStack } from './harness';
 
 export interface AutoscaleRun {
   label: string;
@@ -45,39 +38,26 @@ export const AUTOSCALE_PROFILE: AutoscaleProfile = {
 };
 
 async function run(mongoUrl: string, label: string, graceMs: number): Promise<AutoscaleRun> {
-  const env = {
-    MONGODB_URL: mongoUrl,
-    MONGODB_DB: `bench_autoscale_${randomBytes(3).toString('hex')}`,
+  const settings = {
     PROCESSING_DELAY_MS: String(CALL_MS),
     SHUTDOWN_GRACE_MS: String(graceMs),
     LEASE_MS: '60000',
     POLL_INTERVAL_MS: '200',
     WORKER_CONCURRENCY: String(CONCURRENCY),
   };
-  const client = await MongoClient.connect(mongoUrl);
-  const processes: AppProcess[] = [];
-  try {
-    const { api, baseUrl } = await startApi(env);
-    processes.push(api);
+  // No workers of its own: the simulated autoscaler starts and stops them.
+  return withStack(mongoUrl, 'autoscale', settings, 0, async ({ baseUrl, env, db }) => {
     const result = await simulateAutoscale(
       {
         baseUrl,
-        collection: client.db(env.MONGODB_DB).collection<TransactionDocument>('transactions'),
+        collection: db.collection<TransactionDocument>('transactions'),
         // Built JavaScript in production mode, as deployed; debug logs every call start.
-        launchWorker: () =>
-          startApp('worker', { ...env, NODE_ENV: 'production', LOG_LEVEL: 'debug' }, { compiled: true }),
+        launchWorker: () => launchWorker({ ...env, LOG_LEVEL: 'debug' }),
       },
       AUTOSCALE_PROFILE,
     );
     return { label, callMs: CALL_MS, graceMs, concurrency: CONCURRENCY, profile: AUTOSCALE_PROFILE, result };
-  } finally {
-    await Promise.all(processes.map((p) => p.stop(20_000)));
-    await client
-      .db(env.MONGODB_DB)
-      .dropDatabase()
-      .catch(() => undefined);
-    await client.close();
-  }
+  });
 }
 
 /** The safe setting, asserted; then the control with a grace shorter than a call. */

@@ -76,7 +76,7 @@ const webhook = (id: string) => ({
 });
 
 /** Adds PROCESSED history, oldest first, in unordered batches. */
-async function fillHistory(db: Db, from: number, to: number): Promise<void> {
+export async function fillHistory(db: Db, from: number, to: number): Promise<void> {
   const collection = db.collection<TransactionDocument>('transactions');
   const start = Date.now() - 86_400_000;
   for (let n = from; n < to; n += 5_000) {

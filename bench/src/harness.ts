@@ -1,14 +1,15 @@
-/** Processes and database handles for the benchmarks (the same launchers the e2e tests use). */
-import { spawn } from 'node:child_process';
+/** Processes and database handles for the benchmarks (the launcher the tests and scripts use). */
 import { randomBytes } from 'node:crypto';
-import { MongoClient, type Collection, type Document } from 'mongodb';
+import { MongoClient, type Collection, type Db, type Document } from 'mongodb';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  AppProcess,
+  launch,
+  started,
   startApi as startApiProcess,
-  startWorker as startWorkerProcess,
-} from '../../tests/support/processes';
+  startApp,
+  type AppProcess,
+} from '@txhook/test-kit/launcher';
 
 export type { AppProcess };
 
@@ -29,21 +30,27 @@ export function startApi(env: Record<string, string>): ReturnType<typeof startAp
   return startApiProcess({ ...PRODUCTION, ...env }, { compiled: true, nodeArgs: nodeArgs() });
 }
 
-export function startWorker(env: Record<string, string>): ReturnType<typeof startWorkerProcess> {
-  return startWorkerProcess({ ...PRODUCTION, ...env }, { compiled: true, nodeArgs: nodeArgs() });
+/** Starts a worker and returns at once (the autoscaler starts many and does not wait). */
+export function launchWorker(env: Record<string, string>): AppProcess {
+  return startApp('worker', { ...PRODUCTION, ...env }, { compiled: true, nodeArgs: nodeArgs() });
+}
+
+export async function startWorker(env: Record<string, string>): Promise<AppProcess> {
+  const worker = launchWorker(env);
+  await started(worker, 'worker started');
+  return worker;
 }
 
 export { setTimeout as sleep } from 'node:timers/promises';
 
 /** Starts the bare node:http baseline server and resolves with its base URL. */
 export async function startBaseline(): Promise<{ process: AppProcess; baseUrl: string }> {
-  const child = spawn(
-    process.execPath,
-    ['-r', 'ts-node/register/transpile-only', path.join(__dirname, 'baseline-server.ts')],
-    { env: { PATH: process.env.PATH ?? '', PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const baseline = new AppProcess('baseline', child);
-  const line = await baseline.waitForLog((l) => l.message === 'baseline listening', 30_000);
+  const baseline = launch({
+    name: 'baseline',
+    entry: path.join(__dirname, 'baseline-server.ts'),
+    env: { PATH: process.env.PATH ?? '', PORT: '0' },
+  });
+  const line = await started(baseline, 'baseline listening', 30_000);
   return { process: baseline, baseUrl: `http://127.0.0.1:${String(line.port)}` };
 }
 
@@ -67,7 +74,10 @@ export function percentile(sorted: number[], p: number): number {
 
 export interface Stack {
   baseUrl: string;
+  /** What the API and workers run with: more workers can be started with it. */
+  env: Record<string, string>;
   workers: AppProcess[];
+  db: Db;
   collection: Collection<Document>;
 }
 
@@ -94,10 +104,13 @@ export async function withStack<T>(
     processes.push(api);
     const workerProcesses = await Promise.all(Array.from({ length: workers }, () => startWorker(env)));
     processes.push(...workerProcesses);
+    const db = client.db(env.MONGODB_DB);
     return await task({
       baseUrl,
+      env,
       workers: workerProcesses,
-      collection: client.db(env.MONGODB_DB).collection('transactions'),
+      db,
+      collection: db.collection('transactions'),
     });
   } finally {
     await Promise.all(processes.map((p) => p.stop(20_000)));

@@ -84,15 +84,30 @@ interface DatabaseVariant {
   backend: EmbeddedBackend;
   gc?: EmbeddedGc;
   h2CacheMb?: number;
-  /** e.g. "h2", "h2, 16 MB cache, serial GC" */
+  /** false: the library's scans instead of the launcher's secondary indexes. */
+  secondaryIndexes?: boolean;
+  /** e.g. "h2", "h2, 16 MB cache, serial GC", "memory, no secondary indexes" */
   label: string;
 }
 
 /**
  * The database set-ups to compare side by side in one run: BENCH_BACKENDS (memory,h2) ×
- * BENCH_DB_GCS (e.g. serial,g1; default: the launcher's) × BENCH_H2_CACHES_MB (H2 only, e.g. 16,256).
+ * BENCH_DB_GCS (e.g. serial,g1; default: the launcher's) × BENCH_H2_CACHES_MB (H2 only, e.g. 16,256)
+ * × BENCH_SECONDARY_INDEXES (on,off; default: the launcher's, on).
  */
 function variants(): DatabaseVariant[] {
+  return baseVariants().flatMap((variant) =>
+    list(process.env.BENCH_SECONDARY_INDEXES, 'on').map((choice) => {
+      if (choice !== 'on' && choice !== 'off')
+        throw new Error(`BENCH_SECONDARY_INDEXES: on or off, not ${choice}`);
+      return choice === 'on'
+        ? variant
+        : { ...variant, secondaryIndexes: false, label: `${variant.label}, no secondary indexes` };
+    }),
+  );
+}
+
+function baseVariants(): DatabaseVariant[] {
   const gcs = list(process.env.BENCH_DB_GCS, '') as EmbeddedGc[];
   const caches = list(process.env.BENCH_H2_CACHES_MB, '').map(Number);
   return list(process.env.BENCH_BACKENDS, 'memory,h2').flatMap((backend) => {
@@ -126,6 +141,7 @@ async function withDatabase<T>(variant: DatabaseVariant, name: string, task: (ur
     ...(variant.backend === 'h2' ? { h2File: path.join(dir, 'bench.mv') } : {}),
     ...(variant.gc ? { gc: variant.gc } : {}),
     ...(variant.h2CacheMb ? { h2CacheMb: variant.h2CacheMb } : {}),
+    ...(variant.secondaryIndexes === false ? { secondaryIndexes: false } : {}),
     ...(jfrDir
       ? {
           jvmArgs: [
@@ -345,7 +361,7 @@ function report(r: Results): string {
     'noisy, absolute numbers move, ratios hold. Parts can be re-run alone:',
     '`pnpm bench ingest|claims|drain|peer|lag|mixed|growth|autoscale`.',
     '',
-    'Knobs for `mixed` and `growth` (a quick run fits in minutes): `BENCH_BACKENDS` (memory,h2), `BENCH_DB_GCS` (e.g. serial,g1) and `BENCH_H2_CACHES_MB` (e.g. 16,256) to compare database set-ups side by side; `BENCH_MIXED_SECONDS` (10), `BENCH_MIXED_CALLS_S` (5,30), `BENCH_MIXED_WORKERS` (1,3); `BENCH_GROWTH_SIZES` (0,100000,500000), `BENCH_GROWTH_REPS` (10), `BENCH_GROWTH_BUDGET_S` (30), `BENCH_GROWTH_E2E` (1). Profiles: `BENCH_JFR_DIR` (Flight Recorder of the database JVM), `BENCH_NODE_PROF_DIR` (`--cpu-prof` of the API and workers).',
+    'Knobs for `mixed` and `growth` (a quick run fits in minutes): `BENCH_BACKENDS` (memory,h2), `BENCH_DB_GCS` (e.g. serial,g1), `BENCH_H2_CACHES_MB` (e.g. 16,256) and `BENCH_SECONDARY_INDEXES` (on,off) to compare database set-ups side by side; `BENCH_MIXED_SECONDS` (10), `BENCH_MIXED_CALLS_S` (5,30), `BENCH_MIXED_WORKERS` (1,3); `BENCH_GROWTH_SIZES` (0,100000,500000), `BENCH_GROWTH_REPS` (10), `BENCH_GROWTH_BUDGET_S` (30), `BENCH_GROWTH_E2E` (1). Profiles: `BENCH_JFR_DIR` (Flight Recorder of the database JVM), `BENCH_NODE_PROF_DIR` (`--cpu-prof` of the API and workers).',
     '',
     `- Date: ${r.date}`,
     `- Machine: ${r.machine.cpus} × ${r.machine.cpu_model}, ${r.machine.memory_gib} GiB, ${r.machine.os}, Node.js ${r.machine.node}, commit ${r.machine.git_commit}`,
@@ -534,7 +550,7 @@ function autoscaleReport(runs: AutoscaleRun[]): string[] {
   return [
     '## 7. Scale-in safety: simulated KEDA on real worker processes',
     '',
-    `\`pnpm bench autoscale\` (\`bench/src/autoscale.ts\`, \`tests/support/autoscaler.ts\`). Every ${p.tickMs / 1000} s the scaler counts \`{"status":"PROCESSING"}\` (the KEDA \`mongodb\` trigger's query) and applies \`ceil(count / ${p.queryValue})\` (queryValue = WORKER_CONCURRENCY ${first.concurrency}), bounded to ${p.minReplicas}–${p.maxReplicas} replicas; it scales up at once and down only to the largest recommendation of the last ${p.cooldownMs / 1000} s (KEDA/HPA default to 300 s). Scale-in SIGTERMs the youngest workers. Load: ${phases}, then 0. Calls take ${first.callMs / 1000} s. Repeated calls are counted from the workers' logs (every external call start is a debug line, \`external call started\`), so calls beyond the first per transaction are repeats; the records' own \`calls\` counters are checked to agree.`,
+    `\`pnpm bench autoscale\` (\`bench/src/autoscale.ts\`, \`packages/test-kit/src/autoscaler.ts\`). Every ${p.tickMs / 1000} s the scaler counts \`{"status":"PROCESSING"}\` (the KEDA \`mongodb\` trigger's query) and applies \`ceil(count / ${p.queryValue})\` (queryValue = WORKER_CONCURRENCY ${first.concurrency}), bounded to ${p.minReplicas}–${p.maxReplicas} replicas; it scales up at once and down only to the largest recommendation of the last ${p.cooldownMs / 1000} s (KEDA/HPA default to 300 s). Scale-in SIGTERMs the youngest workers. Load: ${phases}, then 0. Calls take ${first.callMs / 1000} s. Repeated calls are counted from the workers' logs (every external call start is a debug line, \`external call started\`), so calls beyond the first per transaction are repeats; the records' own \`calls\` counters are checked to agree.`,
     '',
     '| run | accepted | lost | processed twice | calls repeated | of which after scale-in | still running at grace end | finished within grace | workers started | scale-ins | max workers | lag p50 s | lag p99 s | run s |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',

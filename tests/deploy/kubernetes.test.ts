@@ -35,7 +35,7 @@ import {
 } from '@txhook/shared';
 import { serve, type Served } from '../../apps/api/test/serve';
 import { startMetricsServer } from '../../apps/worker/src/metrics-server';
-import { testDatabaseUrl } from '../support/database';
+import { testDatabaseUrl } from '@txhook/test-kit';
 import { APP_CONFIGS, effectiveSetting, type App } from './app-configs';
 import { CALL_MARGIN_MS } from './app-facts';
 import { render, validateAgainstSchemas, type K8sObject } from './kustomize';

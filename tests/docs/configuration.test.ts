@@ -69,7 +69,6 @@ function sourceFiles(): string[] {
     ...filesUnder('apps', ['.ts']),
     ...filesUnder('packages', ['.ts']),
     ...filesUnder('scripts', ['.ts']),
-    ...filesUnder('tests/support', ['.ts']),
   ].filter((file) => !file.split(path.sep).includes('test') && !file.endsWith('.test.ts'));
 }
 

@@ -5,9 +5,15 @@
  * before the grace period ends.
  */
 import http from 'node:http';
-import { startApi } from '../support/processes';
-import { e2eContext, e2eEnv } from '../support/e2e';
-import { getJson, sampleWebhook, waitFor, type WebhookBody } from '../support/webhooks';
+import {
+  e2eContext,
+  e2eEnv,
+  getJson,
+  sampleWebhook,
+  startApi,
+  waitFor,
+  type WebhookBody,
+} from '@txhook/test-kit';
 
 const GRACE_MS = 20_000;
 const env = e2eEnv('api_drain', { SHUTDOWN_GRACE_MS: String(GRACE_MS) });

@@ -10,9 +10,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { newTransactionDocument, transactionWebhookSchema, type TransactionDocument } from '@txhook/shared';
-import { startApi, type AppProcess } from '../support/processes';
-import { e2eEnv, openCollection, stopAll } from '../support/e2e';
-import { sampleWebhook, waitFor } from '../support/webhooks';
+import {
+  type AppProcess,
+  e2eEnv,
+  openCollection,
+  sampleWebhook,
+  startApi,
+  stopAll,
+  waitFor,
+} from '@txhook/test-kit';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const token = () => `txk_${randomBytes(32).toString('base64url')}`;

@@ -6,10 +6,18 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import type { AppProcess } from '../support/processes';
-import { startApi, startWorker } from '../support/processes';
-import { e2eEnv, openCollection, stopAll } from '../support/e2e';
-import { postWebhook, sampleWebhook, waitFor, waitForStatus } from '../support/webhooks';
+import {
+  type AppProcess,
+  e2eEnv,
+  openCollection,
+  postWebhook,
+  sampleWebhook,
+  startApi,
+  startWorker,
+  stopAll,
+  waitFor,
+  waitForStatus,
+} from '@txhook/test-kit';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOT = path.resolve(__dirname, '..', '..', 'test-artifacts', 'dashboard.png');

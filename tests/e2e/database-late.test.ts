@@ -4,10 +4,16 @@
  * own, started late on a port the apps were already told about.
  */
 import { startEmbeddedMongo, type EmbeddedMongo } from '@txhook/embedded-mongo';
-import { startApp, type AppProcess } from '../support/processes';
-import { freePort } from '../support/ports';
-import { e2eEnv, stopAll } from '../support/e2e';
-import { postWebhook, sampleWebhook, waitForStatus } from '../support/webhooks';
+import {
+  type AppProcess,
+  e2eEnv,
+  freePort,
+  postWebhook,
+  sampleWebhook,
+  startApp,
+  stopAll,
+  waitForStatus,
+} from '@txhook/test-kit';
 
 const processes: AppProcess[] = [];
 let database: EmbeddedMongo | undefined;

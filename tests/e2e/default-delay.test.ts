@@ -1,14 +1,16 @@
 /** The real product delay: with PROCESSING_DELAY_MS unset, a transaction takes 30 s to process. */
-import type { AppProcess } from '../support/processes';
-import { startApi, startWorker } from '../support/processes';
-import { e2eEnv, stopAll } from '../support/e2e';
 import {
+  type AppProcess,
+  e2eEnv,
   getJson,
   postWebhook,
   sampleWebhook,
-  waitForStatus,
+  startApi,
+  startWorker,
+  stopAll,
   type TransactionViewBody,
-} from '../support/webhooks';
+  waitForStatus,
+} from '@txhook/test-kit';
 
 const { PROCESSING_DELAY_MS: _unset, ...env } = e2eEnv('default_delay', { LEASE_MS: '30000' });
 const processes: AppProcess[] = [];

@@ -5,8 +5,7 @@
  */
 import { MongoClient } from 'mongodb';
 import { injectFault, ServerErrorCode, startEmbeddedMongo, type EmbeddedMongo } from '@txhook/embedded-mongo';
-import { startApp, type AppProcess } from '../support/processes';
-import { stopAll } from '../support/e2e';
+import { type AppProcess, startApp, stopAll } from '@txhook/test-kit';
 
 let database: EmbeddedMongo;
 let client: MongoClient;

@@ -1,14 +1,18 @@
 /** The product path with real processes: API + worker, a webhook goes PROCESSING -> PROCESSED. */
-import type { AppProcess } from '../support/processes';
-import { startApi, startWorker } from '../support/processes';
-import { e2eEnv, openCollection, processedCounts, stopAll } from '../support/e2e';
 import {
+  type AppProcess,
+  e2eEnv,
   getJson,
+  openCollection,
   postWebhook,
+  processedCounts,
   sampleWebhook,
-  waitForStatus,
+  startApi,
+  startWorker,
+  stopAll,
   type TransactionViewBody,
-} from '../support/webhooks';
+  waitForStatus,
+} from '@txhook/test-kit';
 
 const env = e2eEnv('lifecycle', { PROCESSING_DELAY_MS: '1500' });
 const processes: AppProcess[] = [];

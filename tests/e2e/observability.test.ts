@@ -1,9 +1,20 @@
 /** Real API + worker processes: request-scoped access logs, and the worker's /metrics endpoint. */
-import type { AppProcess, LogLine } from '../support/processes';
-import { startApi, startWorker } from '../support/processes';
-import { e2eEnv, openCollection, stopAll } from '../support/e2e';
-import { sample, scrape } from '../support/metrics';
-import { getJson, postWebhook, sampleWebhook, waitFor, waitForStatus } from '../support/webhooks';
+import {
+  type AppProcess,
+  e2eEnv,
+  getJson,
+  type LogLine,
+  openCollection,
+  postWebhook,
+  sample,
+  sampleWebhook,
+  scrape,
+  startApi,
+  startWorker,
+  stopAll,
+  waitFor,
+  waitForStatus,
+} from '@txhook/test-kit';
 
 const env = e2eEnv('observability', { PROCESSING_DELAY_MS: '1500' });
 const processes: AppProcess[] = [];

@@ -3,9 +3,17 @@
  * sweeps expired terminal records, never a PROCESSING one, and a redelivery after expiry is stored
  * and processed as a new transaction. "Time passing" is an expire_at moved into the past.
  */
-import { startApi, startWorker } from '../support/processes';
-import { e2eContext, e2eEnv, waitForRecords } from '../support/e2e';
-import { getJson, postWebhook, sampleWebhook, waitForStatus } from '../support/webhooks';
+import {
+  e2eContext,
+  e2eEnv,
+  getJson,
+  postWebhook,
+  sampleWebhook,
+  startApi,
+  startWorker,
+  waitForRecords,
+  waitForStatus,
+} from '@txhook/test-kit';
 import { newTransactionDocument, transactionWebhookSchema } from '@txhook/shared';
 
 const DAY_MS = 86_400_000;

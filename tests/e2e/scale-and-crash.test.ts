@@ -1,7 +1,16 @@
 /** Several worker processes share one queue; a worker killed mid-call loses nothing. */
-import { startApi, startWorker } from '../support/processes';
-import { e2eEnv, mapLimit, processedCounts, e2eContext, waitForRecords } from '../support/e2e';
-import { postWebhook, sampleWebhook, waitFor } from '../support/webhooks';
+import {
+  e2eContext,
+  e2eEnv,
+  mapLimit,
+  postWebhook,
+  processedCounts,
+  sampleWebhook,
+  startApi,
+  startWorker,
+  waitFor,
+  waitForRecords,
+} from '@txhook/test-kit';
 
 describe('3 worker processes, 500 transactions', () => {
   const env = e2eEnv('scale', { PROCESSING_DELAY_MS: '1000', LEASE_MS: '5000' });

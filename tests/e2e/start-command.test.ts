@@ -3,15 +3,18 @@
  * worker come up together, a webhook is processed, and Ctrl-C (SIGINT to the process group)
  * stops everything, the database included.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
-import { freePort } from '../support/ports';
-import { getJson, postWebhook, sampleWebhook, waitFor, waitForStatus } from '../support/webhooks';
-
-const ROOT = path.resolve(__dirname, '..', '..');
+import {
+  freePort,
+  getJson,
+  launch,
+  postWebhook,
+  sampleWebhook,
+  waitFor,
+  waitForStatus,
+} from '@txhook/test-kit';
 
 function isAlive(pid: number): boolean {
   try {
@@ -27,32 +30,21 @@ it('starts database, API and worker in one command and stops them all on Ctrl-C'
   const dir = mkdtempSync(path.join(tmpdir(), 'txhook-start-'));
   const h2File = path.join(dir, 'data.mv');
   const { MONGODB_URL: _external, ...inherited } = process.env;
-  const child = spawn(
-    process.execPath,
-    [
-      '--conditions=development',
-      '-r',
-      'ts-node/register/transpile-only',
-      path.join(ROOT, 'scripts/start-all.ts'),
-    ],
-    {
-      cwd: ROOT,
-      env: {
-        ...inherited,
-        PORT: String(port),
-        PROCESSING_DELAY_MS: '500',
-        LOG_FORMAT: 'json',
-        // The default H2 backend, on a data file of this test's own.
-        EMBEDDED_MONGO_H2_FILE: h2File,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true, // its own process group, like a shell job
+  const start = launch({
+    name: 'npm start',
+    entry: 'scripts/start-all.ts',
+    env: {
+      ...inherited,
+      PORT: String(port),
+      PROCESSING_DELAY_MS: '500',
+      LOG_FORMAT: 'json',
+      // The default H2 backend, on a data file of this test's own.
+      EMBEDDED_MONGO_H2_FILE: h2File,
     },
-  );
-  const output: string[] = [];
-  child.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    detached: true, // its own process group, like a shell job
+  });
+  const { child, rawOutput: output } = start;
+  const exited = start.exited.then(({ code }) => code);
 
   try {
     const baseUrl = `http://127.0.0.1:${port}`;
@@ -65,13 +57,13 @@ it('starts database, API and worker in one command and stops them all on Ctrl-C'
       60_000,
       250,
     );
-    expect(output.join('')).toContain('embedded MongoDB stand-in (mongo-java-server, h2 backend');
+    expect(output.join('\n')).toContain('embedded MongoDB stand-in (mongo-java-server, h2 backend');
 
     const body = sampleWebhook();
     expect((await postWebhook(baseUrl, body)).status).toBe(202);
     await waitForStatus(baseUrl, body.transaction_id, 'PROCESSED', 15_000);
 
-    const javaPid = Number(/pid (\d+)/.exec(output.join(''))?.[1]);
+    const javaPid = Number(/pid (\d+)/.exec(output.join('\n'))?.[1]);
     expect(Number.isInteger(javaPid) && isAlive(javaPid)).toBe(true);
     process.kill(-child.pid!, 'SIGINT');
     expect(await exited).toBe(0);
@@ -91,33 +83,21 @@ it('starts database, API and worker in one command and stops them all on Ctrl-C'
 it('runs WORKERS=3 workers side by side with the default metrics port, each logging its port', async () => {
   const port = await freePort();
   const { MONGODB_URL: _external, WORKER_METRICS_PORT: _metrics, ...inherited } = process.env;
-  const child = spawn(
-    process.execPath,
-    [
-      '--conditions=development',
-      '-r',
-      'ts-node/register/transpile-only',
-      path.join(ROOT, 'scripts/start-all.ts'),
-    ],
-    {
-      cwd: ROOT,
-      env: {
-        ...inherited,
-        WORKERS: '3',
-        PORT: String(port),
-        PROCESSING_DELAY_MS: '200',
-        LOG_FORMAT: 'json',
-        EMBEDDED_MONGO_BACKEND: 'memory',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
+  const start = launch({
+    name: 'npm start',
+    entry: 'scripts/start-all.ts',
+    env: {
+      ...inherited,
+      WORKERS: '3',
+      PORT: String(port),
+      PROCESSING_DELAY_MS: '200',
+      LOG_FORMAT: 'json',
+      EMBEDDED_MONGO_BACKEND: 'memory',
     },
-  );
-  const lines: string[] = [];
-  for (const stream of [child.stdout, child.stderr]) {
-    readline.createInterface({ input: stream }).on('line', (line) => lines.push(line));
-  }
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    detached: true,
+  });
+  const { child, rawOutput: lines } = start;
+  const exited = start.exited.then(({ code }) => code);
   /** JSON log lines of one prefixed service ("[worker-2] {...}"). */
   const logsOf = (name: string): Record<string, unknown>[] =>
     lines

@@ -4,9 +4,7 @@
  * warnings; development starts open and says so.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { startApi, startApp, type AppProcess } from '../support/processes';
-import { e2eEnv, stopAll } from '../support/e2e';
-import { requestJson } from '../support/webhooks';
+import { type AppProcess, e2eEnv, requestJson, startApi, startApp, stopAll } from '@txhook/test-kit';
 
 const token = `txk_${randomBytes(32).toString('base64url')}`;
 const OPERATOR_KEYS = `ops:operate:${createHash('sha256').update(token).digest('hex')}`;

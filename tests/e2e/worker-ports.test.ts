@@ -4,8 +4,7 @@
  * port set explicitly is a promise to the scraper: when it is taken the worker refuses to start.
  */
 import net from 'node:net';
-import { startApp } from '../support/processes';
-import { e2eContext, e2eEnv } from '../support/e2e';
+import { e2eContext, e2eEnv, startApp } from '@txhook/test-kit';
 
 const env = e2eEnv('worker_ports');
 const ctx = e2eContext(() => env);

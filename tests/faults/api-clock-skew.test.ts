@@ -3,9 +3,15 @@
  * decision too: taken from the API's own clock, it made every webhook wait 45 s before any worker
  * would claim it. The API stamps new records with the database's clock, so they are due at once.
  */
-import { startApi, startWorker } from '../support/processes';
-import { e2eContext, e2eEnv, waitForRecords } from '../support/e2e';
-import { postWebhook, sampleWebhook } from '../support/webhooks';
+import {
+  e2eContext,
+  e2eEnv,
+  postWebhook,
+  sampleWebhook,
+  startApi,
+  startWorker,
+  waitForRecords,
+} from '@txhook/test-kit';
 
 const RECORDS = 10;
 const env = e2eEnv('faults_api_skew', { PROCESSING_DELAY_MS: '500' });

@@ -3,11 +3,21 @@
  * stored and later PROCESSED; requests that got no answer are retried by the client, as a sender
  * would, and end as one record each.
  */
-import { freePort } from '../support/ports';
-import { startApi, startWorker, type AppProcess } from '../support/processes';
-import { e2eEnv, mapLimit, openCollection, stopAll } from '../support/e2e';
-import { recordFigures, sleep } from '../support/figures';
-import { postWebhook, sampleWebhook, waitFor } from '../support/webhooks';
+import {
+  type AppProcess,
+  e2eEnv,
+  freePort,
+  mapLimit,
+  openCollection,
+  postWebhook,
+  recordFigures,
+  sampleWebhook,
+  sleep,
+  startApi,
+  startWorker,
+  stopAll,
+  waitFor,
+} from '@txhook/test-kit';
 
 const TRANSACTIONS = 1_000;
 const processes: AppProcess[] = [];

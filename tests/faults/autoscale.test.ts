@@ -1,13 +1,10 @@
 /**
  * Scale-in safety, short version of `pnpm bench autoscale`: KEDA's formula applied to a pool of
- * real worker processes (tests/support/autoscaler.ts) while the webhook rate ramps up, holds,
+ * real worker processes (@txhook/test-kit, autoscaler.ts) while the webhook rate ramps up, holds,
  * halves and stops. With SHUTDOWN_GRACE_MS above a whole call, a scaled-in worker finishes its
  * calls before it exits: 0 lost, 0 processed twice, 0 calls repeated because of scale-in.
  */
-import { simulateAutoscale } from '../support/autoscaler';
-import { e2eContext, e2eEnv } from '../support/e2e';
-import { recordFigures } from '../support/figures';
-import { startApi, startApp } from '../support/processes';
+import { e2eContext, e2eEnv, recordFigures, simulateAutoscale, startApi, startApp } from '@txhook/test-kit';
 
 const CALL_MS = 2_000;
 const CONCURRENCY = 10;

@@ -4,10 +4,17 @@
  * neither loses its own. The backlog is due since a minute ago (so the worker 45 s behind sees it
  * due too); it takes the backlog, then the worker 45 s ahead starts while those leases are live.
  */
-import { startApi, startWorker } from '../support/processes';
-import { e2eContext, e2eEnv, waitForRecords } from '../support/e2e';
-import { recordFigures } from '../support/figures';
-import { postWebhook, sampleWebhook, waitFor } from '../support/webhooks';
+import {
+  e2eContext,
+  e2eEnv,
+  postWebhook,
+  recordFigures,
+  sampleWebhook,
+  startApi,
+  startWorker,
+  waitFor,
+  waitForRecords,
+} from '@txhook/test-kit';
 
 const BACKLOG = 40;
 const LATE = 10;

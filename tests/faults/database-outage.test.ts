@@ -8,11 +8,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startEmbeddedMongo, type EmbeddedMongo } from '@txhook/embedded-mongo';
-import { freePort } from '../support/ports';
-import { startApi, startWorker, type AppProcess } from '../support/processes';
-import { e2eEnv, openCollection, stopAll } from '../support/e2e';
-import { recordFigures, sleep } from '../support/figures';
-import { getJson, postWebhook, sampleWebhook, waitFor } from '../support/webhooks';
+import {
+  type AppProcess,
+  e2eEnv,
+  freePort,
+  getJson,
+  openCollection,
+  postWebhook,
+  recordFigures,
+  sampleWebhook,
+  sleep,
+  startApi,
+  startWorker,
+  stopAll,
+  waitFor,
+} from '@txhook/test-kit';
 
 type Outcome = number | 'network-error';
 

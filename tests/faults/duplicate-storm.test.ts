@@ -1,8 +1,16 @@
 /** Fault 5: each of 500 transaction ids sent 10 times concurrently over 50 connections. */
-import { startApi, startWorker } from '../support/processes';
-import { e2eEnv, mapLimit, processedCounts, e2eContext, waitForRecords } from '../support/e2e';
-import { recordFigures } from '../support/figures';
-import { postWebhook, sampleWebhook } from '../support/webhooks';
+import {
+  e2eContext,
+  e2eEnv,
+  mapLimit,
+  postWebhook,
+  processedCounts,
+  recordFigures,
+  sampleWebhook,
+  startApi,
+  startWorker,
+  waitForRecords,
+} from '@txhook/test-kit';
 
 const IDS = 500;
 const COPIES = 10;

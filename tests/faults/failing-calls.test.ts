@@ -2,10 +2,18 @@
  * Fault 4: the external call fails 30% of the time. Every record ends PROCESSED or FAILED per the
  * retry policy, and each record's attempt count matches the failures injected into it.
  */
-import { startApi, startWorker } from '../support/processes';
-import { e2eContext, e2eEnv, mapLimit, waitForRecords } from '../support/e2e';
-import { recordFigures } from '../support/figures';
-import { postWebhook, requestJson, sampleWebhook } from '../support/webhooks';
+import {
+  e2eContext,
+  e2eEnv,
+  mapLimit,
+  postWebhook,
+  recordFigures,
+  requestJson,
+  sampleWebhook,
+  startApi,
+  startWorker,
+  waitForRecords,
+} from '@txhook/test-kit';
 
 const TRANSACTIONS = 500;
 const MAX_ATTEMPTS = 3;

@@ -3,10 +3,18 @@
  * FAULT_CRASH_ON_ID_PREFIX makes the worker process exit when it starts that call). After
  * MAX_CLAIMS leases without an outcome it is FAILED as poison and never leased again.
  */
-import { startApi, startWorker, type AppProcess } from '../support/processes';
-import { e2eContext, e2eEnv } from '../support/e2e';
-import { recordFigures } from '../support/figures';
-import { postWebhook, sampleWebhook, uniqueId, waitFor } from '../support/webhooks';
+import {
+  type AppProcess,
+  e2eContext,
+  e2eEnv,
+  postWebhook,
+  recordFigures,
+  sampleWebhook,
+  startApi,
+  startWorker,
+  uniqueId,
+  waitFor,
+} from '@txhook/test-kit';
 
 const MAX_CLAIMS = 3;
 const env = e2eEnv('faults_poison', {

@@ -3,10 +3,19 @@
  * margin) no call is cut short; with a short grace the cut calls are released without spending
  * their attempt budget. Either way the worker claims nothing once it got SIGTERM.
  */
-import { startApi, startWorker, type AppProcess } from '../support/processes';
-import { e2eContext, e2eEnv, waitForRecords } from '../support/e2e';
-import { recordFigures, sleep } from '../support/figures';
-import { postWebhook, sampleWebhook, waitFor } from '../support/webhooks';
+import {
+  type AppProcess,
+  e2eContext,
+  e2eEnv,
+  postWebhook,
+  recordFigures,
+  sampleWebhook,
+  sleep,
+  startApi,
+  startWorker,
+  waitFor,
+  waitForRecords,
+} from '@txhook/test-kit';
 
 // Longer than the old 10 s default grace: that default cut every one of these calls short.
 const CALL_MS = 12_000;

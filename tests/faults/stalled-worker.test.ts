@@ -2,10 +2,19 @@
  * A worker that stalls past its lease (SIGSTOP: its event loop stands still, as in a long GC or a
  * blocked thread) must not write over the claim of the worker that took its records over.
  */
-import { startApi, startWorker } from '../support/processes';
-import { e2eContext, e2eEnv, processedCounts, waitForRecords } from '../support/e2e';
-import { recordFigures, sleep } from '../support/figures';
-import { postWebhook, sampleWebhook, waitFor } from '../support/webhooks';
+import {
+  e2eContext,
+  e2eEnv,
+  postWebhook,
+  processedCounts,
+  recordFigures,
+  sampleWebhook,
+  sleep,
+  startApi,
+  startWorker,
+  waitFor,
+  waitForRecords,
+} from '@txhook/test-kit';
 
 const TRANSACTIONS = 20;
 const env = e2eEnv('faults_stall', { PROCESSING_DELAY_MS: '3000', LEASE_MS: '1500', LOG_LEVEL: 'debug' });

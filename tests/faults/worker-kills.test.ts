@@ -2,10 +2,18 @@
  * Fault 1: 2,000 transactions, 3 workers, one SIGKILLed every 3 s and restarted, 5 kills in all.
  * Expect 0 lost, 0 processed twice, and consistent attempts/lease fields on every record.
  */
-import { startApi, startWorker } from '../support/processes';
-import { e2eEnv, mapLimit, e2eContext, waitForRecords } from '../support/e2e';
-import { recordFigures, sleep } from '../support/figures';
-import { postWebhook, sampleWebhook } from '../support/webhooks';
+import {
+  e2eContext,
+  e2eEnv,
+  mapLimit,
+  postWebhook,
+  recordFigures,
+  sampleWebhook,
+  sleep,
+  startApi,
+  startWorker,
+  waitForRecords,
+} from '@txhook/test-kit';
 
 const TRANSACTIONS = 2_000;
 const KILLS = 5;

@@ -4,11 +4,20 @@
  * than a lease but longer than a heartbeat interval, then two longer than a lease: the worker claims
  * its own records back. Each record must still see exactly one external call.
  */
-import { startApi, startWorker } from '../support/processes';
-import { e2eContext, e2eEnv, waitForRecords } from '../support/e2e';
-import { recordFigures, sleep } from '../support/figures';
-import { sample, scrape } from '../support/metrics';
-import { postWebhook, sampleWebhook, waitFor } from '../support/webhooks';
+import {
+  e2eContext,
+  e2eEnv,
+  postWebhook,
+  recordFigures,
+  sample,
+  sampleWebhook,
+  scrape,
+  sleep,
+  startApi,
+  startWorker,
+  waitFor,
+  waitForRecords,
+} from '@txhook/test-kit';
 
 const TRANSACTIONS = 60;
 const env = e2eEnv('faults_pauses', {

@@ -17,10 +17,20 @@ import {
   WRITE_CONCERN_TIMEOUT,
   type EmbeddedMongo,
 } from '@txhook/embedded-mongo';
-import { e2eEnv, mapLimit, openCollection, stopAll } from '../support/e2e';
-import { recordFigures, sleep } from '../support/figures';
-import { startApi, type AppProcess } from '../support/processes';
-import { getJson, postWebhook, sampleWebhook, type WebhookBody } from '../support/webhooks';
+import {
+  type AppProcess,
+  e2eEnv,
+  getJson,
+  mapLimit,
+  openCollection,
+  postWebhook,
+  recordFigures,
+  sampleWebhook,
+  sleep,
+  startApi,
+  stopAll,
+  type WebhookBody,
+} from '@txhook/test-kit';
 
 type Phase = 'normal' | 'write-concern-error' | 'stalled-insert' | 'query-timeout';
 

@@ -11,8 +11,7 @@ import { createApp } from '../src/app';
 import { accessFor, ROUTE_RULES, type Access, type RouteRule } from '../src/access';
 import { loadApiConfig } from '../src/config';
 import { OperatorAuth } from '../src/operator-auth';
-import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
-import { requestJson, sampleWebhook } from '../../../tests/support/webhooks';
+import { openTestDatabase, requestJson, sampleWebhook, type TestDatabase } from '@txhook/test-kit';
 import { expectErrorShape, serve, servedRoutes, type Served } from './serve';
 
 const newToken = () => `txk_${randomBytes(32).toString('base64url')}`;

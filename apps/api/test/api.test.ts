@@ -1,7 +1,13 @@
 import { MongoClient } from 'mongodb';
 import { TransactionStore } from '@txhook/shared';
-import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
-import { getJson, postWebhook, requestJson, sampleWebhook } from '../../../tests/support/webhooks';
+import {
+  getJson,
+  openTestDatabase,
+  postWebhook,
+  requestJson,
+  sampleWebhook,
+  type TestDatabase,
+} from '@txhook/test-kit';
 import { expectErrorShape, serve, type Served } from './serve';
 
 interface View {

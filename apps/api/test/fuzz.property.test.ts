@@ -7,9 +7,7 @@
 import fc from 'fast-check';
 import { parse as parseLossless } from 'lossless-json';
 import { minorUnitsOf, signatureHeader, supportedCurrencies, transactionWebhookSchema } from '@txhook/shared';
-import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
-import { mapLimit } from '../../../tests/support/e2e';
-import { postWebhook } from '../../../tests/support/webhooks';
+import { mapLimit, openTestDatabase, postWebhook, type TestDatabase } from '@txhook/test-kit';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../src/json-body';
 import { serve, type Served } from './serve';
 

@@ -1,7 +1,13 @@
 import { request as httpRequest } from 'node:http';
 import { transactionViewSchema } from '@txhook/shared';
-import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
-import { getJson, postWebhook, requestJson, sampleWebhook } from '../../../tests/support/webhooks';
+import {
+  getJson,
+  openTestDatabase,
+  postWebhook,
+  requestJson,
+  sampleWebhook,
+  type TestDatabase,
+} from '@txhook/test-kit';
 import { errorBodySchema } from '../src/http-errors';
 import { ROUTE_RULES } from '../src/access';
 import { buildOpenApiDocument } from '../src/openapi';

@@ -5,10 +5,17 @@ import { MongoClient } from 'mongodb';
 import { Registry } from 'prom-client';
 import { createLogger, LeaseQueue, TransactionStore, transactionWebhookSchema } from '@txhook/shared';
 import { createApp } from '../src/app';
-import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
-import { sample, scrape } from '../../../tests/support/metrics';
-import { freePort } from '../../../tests/support/ports';
-import { getJson, postWebhook, requestJson, sampleWebhook } from '../../../tests/support/webhooks';
+import {
+  freePort,
+  getJson,
+  openTestDatabase,
+  postWebhook,
+  requestJson,
+  sample,
+  sampleWebhook,
+  scrape,
+  type TestDatabase,
+} from '@txhook/test-kit';
 
 const logger = createLogger('api-test', { LOG_LEVEL: 'error', LOG_FORMAT: 'json', NODE_ENV: 'test' });
 

@@ -3,9 +3,14 @@ import type { AddressInfo } from 'node:net';
 import express, { type Router } from 'express';
 import { Registry } from 'prom-client';
 import { TransactionQueries } from '@txhook/shared';
-import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
-import { parseMetrics, sample } from '../../../tests/support/metrics';
-import { postWebhook, sampleWebhook } from '../../../tests/support/webhooks';
+import {
+  openTestDatabase,
+  parseMetrics,
+  postWebhook,
+  sample,
+  sampleWebhook,
+  type TestDatabase,
+} from '@txhook/test-kit';
 import { errorHandler } from '../src/http-errors';
 import { buildOpenApiDocument } from '../src/openapi';
 import * as routes from '../src/routes';

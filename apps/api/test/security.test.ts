@@ -1,6 +1,12 @@
 import { signatureHeader, signPayload } from '@txhook/shared';
-import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
-import { getJson, postWebhook, requestJson, sampleWebhook } from '../../../tests/support/webhooks';
+import {
+  getJson,
+  openTestDatabase,
+  postWebhook,
+  requestJson,
+  sampleWebhook,
+  type TestDatabase,
+} from '@txhook/test-kit';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../src/json-body';
 import { expectErrorShape, serve, type Served } from './serve';
 

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { signatureHeader } from '@txhook/shared';
-import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
-import { sampleWebhook } from '../../../tests/support/webhooks';
+import { openTestDatabase, sampleWebhook, type TestDatabase } from '@txhook/test-kit';
 import { loadApiConfig } from '../src/config';
 import { serve, type Served } from './serve';
 

@@ -1,13 +1,19 @@
 /**
  * The API against a real server process that misbehaves on purpose (failCommand fault injection,
- * see tests/support/faults.ts): write-concern failures, a duplicate that is not readable, and
+ * see packages/test-kit/src/faults.ts): write-concern failures, a duplicate that is not readable, and
  * query time limits. Every answer must be an honest one: 503 + Retry-After when the database could
  * not confirm, never 202/200 for something not durably stored, never a 500.
  */
 import { MongoClient, type CommandStartedEvent } from 'mongodb';
 import { ServerErrorCode, WRITE_CONCERN_TIMEOUT } from '@txhook/embedded-mongo';
-import { openFaultableDatabase, type FaultableDatabase } from '../../../tests/support/faults';
-import { getJson, postWebhook, sampleWebhook, type HttpResult } from '../../../tests/support/webhooks';
+import {
+  type FaultableDatabase,
+  getJson,
+  type HttpResult,
+  openFaultableDatabase,
+  postWebhook,
+  sampleWebhook,
+} from '@txhook/test-kit';
 import { expectErrorShape, serve, type Served } from './serve';
 
 let database: FaultableDatabase;

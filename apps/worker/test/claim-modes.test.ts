@@ -15,8 +15,7 @@ import {
 import { abortableDelay } from '../src/external-call';
 import { RetryPolicy } from '../src/retry-policy';
 import { TransactionWorker, type ExternalCall } from '../src/transaction-worker';
-import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
-import { sampleWebhook, waitFor } from '../../../tests/support/webhooks';
+import { openTestDatabase, sampleWebhook, waitFor, type TestDatabase } from '@txhook/test-kit';
 
 const logger = createLogger('worker-test', { LOG_LEVEL: 'error', LOG_FORMAT: 'json', NODE_ENV: 'test' });
 

@@ -10,8 +10,7 @@ import {
 import { abortableDelay, ExternalCallError } from '../src/external-call';
 import { RetryPolicy } from '../src/retry-policy';
 import { TransactionWorker, type ExternalCall } from '../src/transaction-worker';
-import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
-import { sampleWebhook, waitFor } from '../../../tests/support/webhooks';
+import { openTestDatabase, sampleWebhook, type TestDatabase, waitFor } from '@txhook/test-kit';
 
 const logger = createLogger('worker-test', { LOG_LEVEL: 'error', LOG_FORMAT: 'json', NODE_ENV: 'test' });
 

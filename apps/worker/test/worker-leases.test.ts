@@ -16,9 +16,14 @@ import { RetryPolicy } from '../src/retry-policy';
 import { TransactionWorker, type ExternalCall } from '../src/transaction-worker';
 import { Registry } from 'prom-client';
 import { createWorkerMetrics } from '../src/metrics';
-import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
-import { parseMetrics, sample } from '../../../tests/support/metrics';
-import { sampleWebhook, waitFor } from '../../../tests/support/webhooks';
+import {
+  openTestDatabase,
+  parseMetrics,
+  sample,
+  sampleWebhook,
+  type TestDatabase,
+  waitFor,
+} from '@txhook/test-kit';
 
 const logger = createLogger('worker-test', { LOG_LEVEL: 'error', LOG_FORMAT: 'json', NODE_ENV: 'test' });
 

@@ -5,9 +5,15 @@ import { createWorkerMetrics, isReclaim } from '../src/metrics';
 import { startMetricsServer } from '../src/metrics-server';
 import { RetryPolicy } from '../src/retry-policy';
 import { TransactionWorker, type ExternalCall } from '../src/transaction-worker';
-import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
-import { parseMetrics, sample, scrape } from '../../../tests/support/metrics';
-import { sampleWebhook, waitFor } from '../../../tests/support/webhooks';
+import {
+  openTestDatabase,
+  parseMetrics,
+  sample,
+  sampleWebhook,
+  scrape,
+  type TestDatabase,
+  waitFor,
+} from '@txhook/test-kit';
 
 const logger = createLogger('worker-test', { LOG_LEVEL: 'error', LOG_FORMAT: 'json', NODE_ENV: 'test' });
 

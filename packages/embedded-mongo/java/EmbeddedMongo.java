@@ -1,8 +1,21 @@
 import de.bwaldvogel.mongo.MongoBackend;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.ServerVersion;
+import de.bwaldvogel.mongo.MongoCollection;
+import de.bwaldvogel.mongo.backend.CollectionOptions;
+import de.bwaldvogel.mongo.backend.CursorRegistry;
+import de.bwaldvogel.mongo.backend.EmptyIndex;
+import de.bwaldvogel.mongo.backend.Index;
+import de.bwaldvogel.mongo.backend.IndexKey;
+import de.bwaldvogel.mongo.backend.KeyValue;
+import de.bwaldvogel.mongo.backend.ValueComparator;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
+import de.bwaldvogel.mongo.backend.h2.H2Collection;
+import de.bwaldvogel.mongo.backend.h2.H2Database;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
+import de.bwaldvogel.mongo.backend.memory.MemoryCollection;
+import de.bwaldvogel.mongo.backend.memory.MemoryDatabase;
+import de.bwaldvogel.mongo.bson.ObjectId;
 import de.bwaldvogel.mongo.MongoDatabase;
 import de.bwaldvogel.mongo.MongoVersion;
 import de.bwaldvogel.mongo.backend.QueryResult;
@@ -11,14 +24,22 @@ import de.bwaldvogel.mongo.exception.MongoServerError;
 import de.bwaldvogel.mongo.wire.message.MongoMessage;
 import de.bwaldvogel.mongo.wire.message.MongoQuery;
 import io.netty.channel.Channel;
+import org.h2.mvstore.MVMap;
 import org.h2.mvstore.MVStore;
 import java.io.InputStream;
+import java.lang.reflect.Field;
 import java.net.InetSocketAddress;
 import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -26,12 +47,15 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * Usage: java -cp 'jars/*' EmbeddedMongo.java [--port N] [--backend memory|h2] [--h2-file PATH]
  *                                            [--h2-cache-mb N] [--exit-on-stdin-eof]
- *                                            [--enable-fault-injection]
+ *                                            [--enable-fault-injection] [--no-secondary-indexes]
  *
  * --enable-fault-injection (tests only, never by default) accepts MongoDB's own test command
  * {configureFailPoint: 'failCommand', ...} on the admin database, so a test can make this real
  * server process answer with an error code, a writeConcernError, a late reply or no reply at all,
  * through the real driver and wire protocol (see FaultInjectingBackend below).
+ *
+ * Non-unique indexes are served by SortedSecondaryIndex (below); --no-secondary-indexes gives back
+ * the library's own behaviour (it ignores them and scans), to measure the difference.
  *
  * Prints one line "EMBEDDED_MONGO_URL=mongodb://127.0.0.1:PORT" once it listens, so a parent
  * process can read the address. With --exit-on-stdin-eof it stops when its parent goes away.
@@ -44,6 +68,7 @@ public class EmbeddedMongo {
     int h2CacheMb = 256;
     boolean exitOnStdinEof = false;
     boolean faultInjection = false;
+    boolean secondaryIndexes = true;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--port" -> port = Integer.parseInt(args[++i]);
@@ -52,6 +77,7 @@ public class EmbeddedMongo {
         case "--h2-cache-mb" -> h2CacheMb = Integer.parseInt(args[++i]);
         case "--exit-on-stdin-eof" -> exitOnStdinEof = true;
         case "--enable-fault-injection" -> faultInjection = true;
+        case "--no-secondary-indexes" -> secondaryIndexes = false;
         default -> {
           System.err.println("EmbeddedMongo: unknown argument " + args[i]);
           System.exit(2);
@@ -61,8 +87,9 @@ public class EmbeddedMongo {
 
     MongoBackend backend;
     switch (backendName) {
-      case "memory" -> backend = new MemoryBackend();
-      case "h2" -> backend = new H2Backend(openMvStore(h2File, h2CacheMb));
+      case "memory" -> backend = secondaryIndexes ? new IndexedMemoryBackend() : new MemoryBackend();
+      case "h2" -> backend = secondaryIndexes ? new IndexedH2Backend(openMvStore(h2File, h2CacheMb))
+          : new H2Backend(openMvStore(h2File, h2CacheMb));
       default -> {
         System.err.println("EmbeddedMongo: --backend must be memory or h2");
         System.exit(2);
@@ -82,7 +109,8 @@ public class EmbeddedMongo {
 
     System.out.println("EMBEDDED_MONGO_URL=mongodb://127.0.0.1:" + address.getPort());
     System.out.println("embedded MongoDB stand-in (mongo-java-server 1.47.0, " + backendName
-        + " backend" + (faultInjection ? ", fault injection ON" : "") + ") listening on mongodb://127.0.0.1:" + address.getPort());
+        + " backend" + (secondaryIndexes ? "" : ", secondary indexes OFF")
+        + (faultInjection ? ", fault injection ON" : "") + ") listening on mongodb://127.0.0.1:" + address.getPort());
     System.out.flush();
 
     if (exitOnStdinEof) {
@@ -296,5 +324,551 @@ class FaultInjectingBackend implements MongoBackend {
   public MongoBackend version(MongoVersion version) {
     delegate.version(version);
     return this;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secondary indexes. mongo-java-server 1.47.0 answers every non-unique index with an EmptyIndex
+// ("not yet implemented"), so every query that is not an exact match of a unique index scans the
+// whole collection under the collection lock, and costs more the more history is stored. The
+// backends below give it a sorted in-memory index instead (real MongoDB already serves the same
+// queries from the same indexes). The library re-checks every candidate with its full query
+// matcher, so an index may return too many positions (slower) but never too few (lost records).
+// ---------------------------------------------------------------------------------------------
+
+/** The memory backend, with SortedSecondaryIndex behind every non-unique index. */
+class IndexedMemoryBackend extends MemoryBackend {
+  @Override
+  public MemoryDatabase openOrCreateDatabase(String databaseName) {
+    return new IndexedMemoryDatabase(databaseName, getCursorRegistry());
+  }
+}
+
+class IndexedMemoryDatabase extends MemoryDatabase {
+  IndexedMemoryDatabase(String databaseName, CursorRegistry cursorRegistry) {
+    super(databaseName, cursorRegistry);
+  }
+
+  @Override
+  protected MemoryCollection openOrCreateCollection(String collectionName, CollectionOptions options) {
+    return new IndexedMemoryCollection(this, collectionName, options, cursorRegistry);
+  }
+
+  // Called from the super constructor: must not use fields of this class.
+  @Override
+  protected Index<Integer> openOrCreateSecondaryIndex(String collectionName, String indexName, List<IndexKey> keys,
+                                                      boolean sparse) {
+    return SortedSecondaryIndex.createOrEmpty(indexName, keys, sparse);
+  }
+}
+
+class IndexedMemoryCollection extends MemoryCollection {
+  IndexedMemoryCollection(MongoDatabase database, String collectionName, CollectionOptions options,
+                          CursorRegistry cursorRegistry) {
+    super(database, collectionName, options, cursorRegistry);
+  }
+
+  @Override
+  protected QueryResult queryDocuments(Document query, Document orderBy, int numberToSkip, int limit, int batchSize,
+                                       Document fieldSelector) {
+    Iterable<Integer> positions = IndexPlanner.candidates(getIndexes(), query, orderBy, count());
+    if (positions == null) return matchDocuments(query, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+    return matchDocuments(query, positions, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+  }
+}
+
+/** The H2 backend, with SortedSecondaryIndex behind every non-unique index (rebuilt at start-up). */
+class IndexedH2Backend extends H2Backend {
+  IndexedH2Backend(MVStore mvStore) {
+    super(mvStore);
+  }
+
+  // Also called from H2Backend's constructor for the databases already in the file; getMvStore()
+  // is set by then.
+  @Override
+  protected MongoDatabase openOrCreateDatabase(String databaseName) {
+    return new IndexedH2Database(databaseName, getMvStore(), getCursorRegistry());
+  }
+}
+
+class IndexedH2Database extends H2Database {
+  IndexedH2Database(String databaseName, MVStore mvStore, CursorRegistry cursorRegistry) {
+    super(databaseName, mvStore, cursorRegistry);
+  }
+
+  /** H2Database opens the collection's maps; we take the same maps into our subclass. */
+  @Override
+  protected MongoCollection<Object> openOrCreateCollection(String collectionName, CollectionOptions options) {
+    H2Collection plain = (H2Collection) super.openOrCreateCollection(collectionName, options);
+    return new IndexedH2Collection(this, collectionName, options, PrivateField.read(plain, "dataMap"),
+        PrivateField.read(plain, "metaMap"), cursorRegistry);
+  }
+
+  @Override
+  protected Index<Object> openOrCreateSecondaryIndex(String collectionName, String indexName, List<IndexKey> keys,
+                                                     boolean sparse) {
+    return SortedSecondaryIndex.createOrEmpty(indexName, keys, sparse);
+  }
+}
+
+class IndexedH2Collection extends H2Collection {
+  IndexedH2Collection(MongoDatabase database, String collectionName, CollectionOptions options,
+                      MVMap<Object, Document> dataMap, MVMap<String, Object> metaMap, CursorRegistry cursorRegistry) {
+    super(database, collectionName, options, dataMap, metaMap, cursorRegistry);
+  }
+
+  @Override
+  protected QueryResult queryDocuments(Document query, Document orderBy, int numberToSkip, int limit, int batchSize,
+                                       Document fieldSelector) {
+    Iterable<Object> positions = IndexPlanner.candidates(getIndexes(), query, orderBy, count());
+    if (positions == null) return matchDocuments(query, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+    return matchDocuments(query, positions, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+  }
+}
+
+final class PrivateField {
+  private PrivateField() {}
+
+  @SuppressWarnings("unchecked")
+  static <T> T read(Object target, String name) {
+    try {
+      Field field = target.getClass().getDeclaredField(name);
+      field.setAccessible(true);
+      return (T) field.get(target);
+    } catch (ReflectiveOperationException e) {
+      throw new IllegalStateException("mongo-java-server changed: no field " + name + " in " + target.getClass(), e);
+    }
+  }
+}
+
+/**
+ * Chooses the index that answers a query. The library takes the first index that can handle a
+ * query, in creation order; with secondary indexes that can be a broad one (`status` alone) ahead
+ * of an exact unique one (the lease fence), so: a unique index that handles the query exactly
+ * first, else the secondary index with the fewest candidates, else a scan. A secondary index is
+ * not used when its candidates are a large share of the collection: fetching them one by one
+ * (a B-tree lookup each on H2) costs more than reading the collection in order.
+ */
+final class IndexPlanner {
+  /** Candidates are counted up to this many, or a quarter of the collection if more. */
+  static final int ESTIMATE_CAP = 4096;
+  /** An index narrowing the collection to this share or more is no better than a scan. */
+  static final double MAX_SHARE = 0.25;
+
+  private IndexPlanner() {}
+
+  /**
+   * Candidate positions (a superset of the matches), or null for a collection scan.
+   * `documentCount` is the collection's size (cheap: a counter on both backends).
+   */
+  static <P> Iterable<P> candidates(List<Index<P>> indexes, Document query, Document orderBy, int documentCount) {
+    // $natural order is the scan's order: keep it a scan, as before.
+    if (orderBy != null && orderBy.containsKey("$natural")) return null;
+    for (Index<P> index : indexes) {
+      if (index.isUnique() && index.canHandle(query)) return index.getPositions(query);
+    }
+    long tooMany = Math.max(ESTIMATE_CAP, (long) Math.ceil(documentCount * MAX_SHARE));
+    SortedSecondaryIndex<P>.Plan best = null;
+    long bestEstimate = tooMany;
+    for (Index<P> index : indexes) {
+      if (!(index instanceof SortedSecondaryIndex<P> sorted)) continue;
+      SortedSecondaryIndex<P>.Plan plan = sorted.plan(query);
+      if (plan == null) continue;
+      long estimate = plan.estimate(tooMany);
+      if (estimate < bestEstimate) {
+        best = plan;
+        bestEstimate = estimate;
+      }
+    }
+    return best == null ? null : best.positions();
+  }
+}
+
+/**
+ * A non-unique index kept sorted in memory: one entry per document, ordered by the index key
+ * values in the library's own BSON order (ValueComparator), ties broken by insertion sequence;
+ * plus the document's _id → its entry, so remove(document) finds its position.
+ *
+ * It serves a query that constrains the index's leading keys by equality (a value, $eq or $in)
+ * followed by at most one range ($gt/$gte/$lt/$lte) on the next key, or any query that names
+ * _id by equality or $in. Everything else (regex, $ne, $exists, $or alone, sub-documents,
+ * arrays...) is left to a scan. Documents it cannot place in the order (an array or an
+ * unusual type in a key, dotted keys are not used at all) are "unkeyed": returned as candidates
+ * of every query, so they are never missed.
+ */
+final class SortedSecondaryIndex<P> extends Index<P> {
+  /** Sentinels below and above every value, to bound a range of keys. */
+  private static final Object LOWEST = new Object();
+  private static final Object HIGHEST = new Object();
+
+  private record Entry(Object[] key, long sequence) {}
+
+  /** Where a document is: its position and its entry (null when unkeyed). */
+  private record Tracked<P>(P position, Entry entry) {}
+
+  private final TreeMap<Entry, P> entries = new TreeMap<>(SortedSecondaryIndex::compareEntries);
+  private final TreeMap<Object, Tracked<P>> byId = new TreeMap<>(ValueComparator.asc());
+  private final Set<P> unkeyed = new HashSet<>();
+  private long nextSequence;
+
+  private SortedSecondaryIndex(String name, List<IndexKey> keys, boolean sparse) {
+    super(name, keys, sparse);
+  }
+
+  /** Dotted (nested) keys keep the library's EmptyIndex: their array semantics are not handled here. */
+  static <P> Index<P> createOrEmpty(String name, List<IndexKey> keys, boolean sparse) {
+    if (keys.stream().anyMatch(key -> key.getKey().contains("."))) return new EmptyIndex<>(name, keys);
+    return new SortedSecondaryIndex<>(name, keys, sparse);
+  }
+
+  // ---- maintenance, called by the collection under its lock -------------------------------
+
+  @Override
+  public P getPosition(Document document) {
+    return null; // not unique: the _id index locates documents
+  }
+
+  @Override
+  public void checkAdd(Document document, MongoCollection<P> collection) {
+    // not unique: nothing to refuse
+  }
+
+  @Override
+  public synchronized void add(Document document, P position, MongoCollection<P> collection) {
+    if (skippedAsSparse(document)) return;
+    Object id = document.get("_id");
+    Tracked<P> previous = byId.remove(id);
+    if (previous != null) forget(previous);
+    Object[] key = scalarKey(document);
+    Entry entry = null;
+    if (key == null) {
+      unkeyed.add(position);
+    } else {
+      entry = new Entry(key, nextSequence++);
+      entries.put(entry, position);
+    }
+    byId.put(id, new Tracked<>(position, entry));
+  }
+
+  @Override
+  public synchronized P remove(Document document) {
+    if (skippedAsSparse(document)) return null;
+    Tracked<P> tracked = byId.remove(document.get("_id"));
+    if (tracked == null) return null;
+    forget(tracked);
+    return tracked.position();
+  }
+
+  private void forget(Tracked<P> tracked) {
+    if (tracked.entry() == null) unkeyed.remove(tracked.position());
+    else entries.remove(tracked.entry());
+  }
+
+  @Override
+  public void checkUpdate(Document oldDocument, Document newDocument, MongoCollection<P> collection) {
+    // not unique: nothing to refuse
+  }
+
+  @Override
+  public synchronized void updateInPlace(Document oldDocument, Document newDocument, P position,
+                                         MongoCollection<P> collection) {
+    Tracked<P> tracked = byId.get(oldDocument.get("_id"));
+    Object[] newKey = skippedAsSparse(newDocument) ? null : scalarKey(newDocument);
+    boolean unchanged = tracked != null && tracked.entry() != null && newKey != null
+        && compareKeys(tracked.entry().key(), newKey) == 0;
+    if (unchanged) return;
+    remove(oldDocument);
+    add(newDocument, position, collection);
+  }
+
+  private boolean skippedAsSparse(Document document) {
+    return isSparse() && keys().stream().noneMatch(document::containsKey);
+  }
+
+  /** The key values in index order, or null when the document cannot be placed in the order. */
+  private Object[] scalarKey(Document document) {
+    Set<KeyValue> keyValues;
+    try {
+      keyValues = getKeyValues(document); // the library's normalisation (numbers, missing → null)
+    } catch (RuntimeException e) {
+      return null; // e.g. parallel arrays: candidate of every query instead
+    }
+    // An array in a key gives 0 (empty) or several key values: unkeyed, see the class comment.
+    if (keyValues.size() != 1) return null;
+    Object[] key = keyValues.iterator().next().stream().toArray();
+    for (Object value : key) {
+      if (!isOrderable(value)) return null;
+    }
+    return key;
+  }
+
+  /** Types whose order the index relies on; ValueComparator may refuse to compare others. */
+  private static boolean isOrderable(Object value) {
+    return value == null || value instanceof Integer || value instanceof Long || value instanceof Double
+        || value instanceof String || value instanceof Instant || value instanceof ObjectId
+        || value instanceof Boolean || value instanceof UUID;
+  }
+
+  @Override
+  public synchronized long getCount() {
+    return entries.size() + unkeyed.size();
+  }
+
+  @Override
+  public long getDataSize() {
+    return 0; // not tracked
+  }
+
+  @Override
+  public synchronized void drop() {
+    entries.clear();
+    byId.clear();
+    unkeyed.clear();
+  }
+
+  // ---- queries ------------------------------------------------------------------------------
+
+  @Override
+  public boolean canHandle(Document query) {
+    return plan(query) != null;
+  }
+
+  @Override
+  public Iterable<P> getPositions(Document query) {
+    Plan plan = plan(query);
+    if (plan == null) throw new UnsupportedOperationException("index " + getName() + " cannot serve " + query);
+    return plan.positions();
+  }
+
+  /** How this index would answer `query`, or null when it cannot narrow it down. */
+  Plan plan(Document query) {
+    // Named by _id: the documents with those ids (a sparse index does not hold them all).
+    if (!isSparse() && query.containsKey("_id")) {
+      List<Object> ids = equalityValues(query.get("_id"));
+      if (ids != null) return new Plan(ids, null);
+    }
+    List<String> keys = keys();
+    List<List<Object>> prefix = new ArrayList<>();
+    Object[] range = null;
+    for (String key : keys) {
+      if (!query.containsKey(key)) break;
+      Object condition = query.get(key);
+      List<Object> values = equalityValues(condition);
+      if (values != null) {
+        prefix.add(values);
+        if (combinations(prefix) > ESTIMATE_LIMIT_OF_RANGES) {
+          prefix.remove(prefix.size() - 1);
+          break;
+        }
+        continue;
+      }
+      range = rangeBounds(condition);
+      break;
+    }
+    if (prefix.isEmpty() && range == null) return null;
+    return new Plan(null, boundsOf(prefix, range, keys.size()));
+  }
+
+  /** More equality combinations than this ($in × $in) and the index uses a shorter prefix. */
+  private static final int ESTIMATE_LIMIT_OF_RANGES = 1000;
+
+  private static long combinations(List<List<Object>> prefix) {
+    long product = 1;
+    for (List<Object> values : prefix) product *= Math.max(1, values.size());
+    return product;
+  }
+
+  /**
+   * The values a condition requires by equality (a plain value, $eq or $in), or null. A value
+   * must be orderable; null ("null or missing") only when the index holds missing values too.
+   */
+  private List<Object> equalityValues(Object condition) {
+    if (condition instanceof Document operators) {
+      if (!isOperatorDocument(operators)) return null; // equality with a sub-document
+      if (operators.containsKey("$eq")) {
+        Object value = operators.get("$eq");
+        return isEqualityValue(value) ? java.util.Collections.singletonList(value) : null;
+      }
+      if (operators.get("$in") instanceof Collection<?> values && !values.isEmpty()) {
+        List<Object> result = new ArrayList<>();
+        for (Object value : values) {
+          if (!isEqualityValue(value)) return null;
+          result.add(value);
+        }
+        return result;
+      }
+      return null;
+    }
+    return isEqualityValue(condition) ? java.util.Collections.singletonList(condition) : null;
+  }
+
+  private boolean isEqualityValue(Object value) {
+    if (value == null) return !isSparse();
+    return isOrderable(value);
+  }
+
+  private static boolean isOperatorDocument(Document document) {
+    return !document.isEmpty() && document.keySet().stream().allMatch(key -> key.startsWith("$"));
+  }
+
+  /**
+   * {low, high} from $gt/$gte/$lt/$lte (each bound inclusive: a superset), or null. The library
+   * compares only values of the same type (numbers together), so a one-sided range is closed at
+   * its type's end where there is one: `$lte: date` skips the nulls and numbers ordered before dates.
+   */
+  private static Object[] rangeBounds(Object condition) {
+    if (!(condition instanceof Document operators) || !isOperatorDocument(operators)) return null;
+    Object low = LOWEST;
+    Object high = HIGHEST;
+    for (String operator : List.of("$gt", "$gte")) {
+      if (operators.containsKey(operator)) {
+        Object value = operators.get(operator);
+        if (value == null || !isOrderable(value)) return null;
+        low = low == LOWEST || ValueComparator.asc().compare(value, low) > 0 ? value : low;
+      }
+    }
+    for (String operator : List.of("$lt", "$lte")) {
+      if (operators.containsKey(operator)) {
+        Object value = operators.get(operator);
+        if (value == null || !isOrderable(value)) return null;
+        high = high == HIGHEST || ValueComparator.asc().compare(value, high) < 0 ? value : high;
+      }
+    }
+    if (low == LOWEST && high == HIGHEST) return null;
+    if (low == LOWEST) low = lowestOfType(high);
+    if (high == HIGHEST) high = highestOfType(low);
+    return new Object[] {low, high};
+  }
+
+  private static Object lowestOfType(Object value) {
+    if (value instanceof Instant) return Instant.MIN;
+    if (value instanceof Number) return Double.NEGATIVE_INFINITY;
+    if (value instanceof String) return "";
+    if (value instanceof Boolean) return Boolean.FALSE;
+    return LOWEST;
+  }
+
+  private static Object highestOfType(Object value) {
+    if (value instanceof Instant) return Instant.MAX;
+    if (value instanceof Boolean) return Boolean.TRUE;
+    return HIGHEST; // numbers (NaN sorts last), strings: no last value of the type
+  }
+
+  /** One {low key, high key} pair per combination of the equality prefix. */
+  private static List<Object[][]> boundsOf(List<List<Object>> prefix, Object[] range, int keyCount) {
+    List<List<Object>> combinations = new ArrayList<>();
+    combinations.add(new ArrayList<>());
+    for (List<Object> values : prefix) {
+      List<List<Object>> next = new ArrayList<>();
+      for (List<Object> combination : combinations) {
+        for (Object value : values) {
+          List<Object> longer = new ArrayList<>(combination);
+          longer.add(value);
+          next.add(longer);
+        }
+      }
+      combinations = next;
+    }
+    List<Object[][]> bounds = new ArrayList<>();
+    for (List<Object> combination : combinations) {
+      Object[] low = new Object[keyCount];
+      Object[] high = new Object[keyCount];
+      int i = 0;
+      for (Object value : combination) {
+        low[i] = value;
+        high[i] = value;
+        i++;
+      }
+      if (range != null) {
+        low[i] = range[0];
+        high[i] = range[1];
+        i++;
+      }
+      for (; i < keyCount; i++) {
+        low[i] = LOWEST;
+        high[i] = HIGHEST;
+      }
+      bounds.add(new Object[][] {low, high});
+    }
+    return bounds;
+  }
+
+  /** A way to answer one query: by _id, or by key ranges; always plus the unkeyed documents. */
+  final class Plan {
+    private final List<Object> ids;
+    private final List<Object[][]> ranges;
+
+    private Plan(List<Object> ids, List<Object[][]> ranges) {
+      this.ids = ids;
+      this.ranges = ranges;
+    }
+
+    /** How many candidates, counted up to `cap`. */
+    long estimate(long cap) {
+      synchronized (SortedSecondaryIndex.this) {
+        if (ids != null) return ids.size();
+        long count = unkeyed.size();
+        for (Object[][] range : ranges) {
+          for (P ignored : slice(range).values()) {
+            if (++count >= cap) return count;
+          }
+        }
+        return count;
+      }
+    }
+
+    /** A snapshot of the candidates, in position order (the order a scan would see them). */
+    List<P> positions() {
+      synchronized (SortedSecondaryIndex.this) {
+        List<P> result = new ArrayList<>();
+        if (ids != null) {
+          for (Object id : ids) {
+            Tracked<P> tracked = byId.get(id);
+            if (tracked != null) result.add(tracked.position());
+          }
+          // several equal ids ($in: [1, 1.0]) name one document once
+          return sortedDistinct(result);
+        }
+        result.addAll(unkeyed);
+        for (Object[][] range : ranges) result.addAll(slice(range).values());
+        return sortedDistinct(result);
+      }
+    }
+  }
+
+  private NavigableMap<Entry, P> slice(Object[][] range) {
+    Entry low = new Entry(range[0], Long.MIN_VALUE);
+    Entry high = new Entry(range[1], Long.MAX_VALUE);
+    if (compareEntries(low, high) > 0) return java.util.Collections.emptyNavigableMap();
+    return entries.subMap(low, true, high, true);
+  }
+
+  private static <P> List<P> sortedDistinct(List<P> positions) {
+    positions.sort(ValueComparator.asc());
+    List<P> distinct = new ArrayList<>(positions.size());
+    for (P position : positions) {
+      if (distinct.isEmpty() || !distinct.get(distinct.size() - 1).equals(position)) distinct.add(position);
+    }
+    return distinct;
+  }
+
+  private static int compareEntries(Entry a, Entry b) {
+    int byKey = compareKeys(a.key(), b.key());
+    return byKey != 0 ? byKey : Long.compare(a.sequence(), b.sequence());
+  }
+
+  private static int compareKeys(Object[] a, Object[] b) {
+    for (int i = 0; i < a.length; i++) {
+      int cmp = compareValues(a[i], b[i]);
+      if (cmp != 0) return cmp;
+    }
+    return 0;
+  }
+
+  private static int compareValues(Object a, Object b) {
+    if (a == b) return 0;
+    if (a == LOWEST || b == HIGHEST) return -1;
+    if (a == HIGHEST || b == LOWEST) return 1;
+    return ValueComparator.asc().compare(a, b);
   }
 }

@@ -1,8 +1,10 @@
 /**
- * `pnpm db [--backend memory|h2] [--h2-file PATH] [--h2-cache-mb N] [--heap 1g] [--gc g1|parallel|serial]`:
+ * `pnpm db [--backend memory|h2] [--h2-file PATH] [--h2-cache-mb N] [--heap 1g] [--gc g1|parallel|serial]
+ *  [--no-secondary-indexes]`:
  * runs only the embedded MongoDB stand-in and prints its URL. Each flag falls back to its variable:
  * EMBEDDED_MONGO_PORT (default 27017), EMBEDDED_MONGO_BACKEND (memory | h2), EMBEDDED_MONGO_H2_FILE,
- * EMBEDDED_MONGO_H2_CACHE_MB, EMBEDDED_MONGO_HEAP, EMBEDDED_MONGO_GC.
+ * EMBEDDED_MONGO_H2_CACHE_MB, EMBEDDED_MONGO_HEAP, EMBEDDED_MONGO_GC, EMBEDDED_MONGO_SECONDARY_INDEXES
+ * (false: the library's scans instead of the launcher's secondary indexes, to compare).
  */
 import { parseArgs } from 'node:util';
 import { startEmbeddedMongo, tuningFromEnv, type EmbeddedBackend, type EmbeddedGc } from './index';
@@ -16,6 +18,7 @@ async function main(): Promise<void> {
       'h2-cache-mb': { type: 'string' },
       heap: { type: 'string' },
       gc: { type: 'string' },
+      'no-secondary-indexes': { type: 'boolean' },
     },
   });
   const backend = (flags.backend ?? process.env.EMBEDDED_MONGO_BACKEND ?? 'memory') as EmbeddedBackend;
@@ -32,6 +35,7 @@ async function main(): Promise<void> {
     ...(flags['h2-cache-mb'] ? { h2CacheMb: Number(flags['h2-cache-mb']) } : {}),
     ...(flags.heap ? { heap: flags.heap } : {}),
     ...(flags.gc ? { gc: flags.gc as EmbeddedGc } : {}),
+    ...(flags['no-secondary-indexes'] ? { secondaryIndexes: false } : {}),
   });
   console.log(`embedded MongoDB (mongo-java-server, ${backend} backend) ready: ${server.url}`);
   console.log(`use it with: MONGODB_URL=${server.url}   (Ctrl-C stops it)`);

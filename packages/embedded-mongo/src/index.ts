@@ -20,6 +20,11 @@ export const EMBEDDED_DEFAULTS = {
    * memory backend keeps every stored record in the heap, so a fixed cap would fail as history grows.
    */
   heap: undefined as string | undefined,
+  /**
+   * Serve non-unique indexes from the launcher's sorted in-memory index; false gives back the
+   * library's own behaviour (they are ignored and every such query scans the collection).
+   */
+  secondaryIndexes: true,
 };
 
 const GC_FLAGS: Record<EmbeddedGc, string> = {
@@ -48,6 +53,8 @@ export interface EmbeddedMongoOptions {
   /** JVM maximum heap, e.g. `512m` or `2g` (default EMBEDDED_DEFAULTS.heap). */
   heap?: string;
   gc?: EmbeddedGc;
+  /** Non-unique indexes served (default EMBEDDED_DEFAULTS.secondaryIndexes); false: scans, as the library does. */
+  secondaryIndexes?: boolean;
   /** Extra JVM flags (profiling: `-XX:StartFlightRecording=...`, GC logs). */
   jvmArgs?: readonly string[];
 }
@@ -99,6 +106,7 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
   ];
   if (options.h2File) args.push('--h2-file', options.h2File);
   if (options.faultInjection) args.push('--enable-fault-injection');
+  if (!(options.secondaryIndexes ?? EMBEDDED_DEFAULTS.secondaryIndexes)) args.push('--no-secondary-indexes');
   if (backend === 'h2') args.push('--h2-cache-mb', String(h2CacheMb));
 
   // Own process group: a terminal's Ctrl-C must not kill the database before the apps have
@@ -150,12 +158,18 @@ export * from './fault-injection';
 
 /**
  * The launcher's tuning from the environment (EMBEDDED_MONGO_GC, EMBEDDED_MONGO_HEAP,
- * EMBEDDED_MONGO_H2_CACHE_MB), for `pnpm db` and `pnpm start`; unset keeps the defaults.
+ * EMBEDDED_MONGO_H2_CACHE_MB, EMBEDDED_MONGO_SECONDARY_INDEXES=false), for `pnpm db` and
+ * `pnpm start`; unset keeps the defaults.
  */
 export function tuningFromEnv(
   env: NodeJS.ProcessEnv,
-): Pick<EmbeddedMongoOptions, 'gc' | 'heap' | 'h2CacheMb'> {
+): Pick<EmbeddedMongoOptions, 'gc' | 'heap' | 'h2CacheMb' | 'secondaryIndexes'> {
+  const secondaryIndexes = env.EMBEDDED_MONGO_SECONDARY_INDEXES;
+  if (secondaryIndexes !== undefined && secondaryIndexes !== 'true' && secondaryIndexes !== 'false') {
+    throw new Error('EMBEDDED_MONGO_SECONDARY_INDEXES must be true or false');
+  }
   return {
+    ...(secondaryIndexes ? { secondaryIndexes: secondaryIndexes === 'true' } : {}),
     ...(env.EMBEDDED_MONGO_GC ? { gc: env.EMBEDDED_MONGO_GC as EmbeddedGc } : {}),
     ...(env.EMBEDDED_MONGO_HEAP ? { heap: env.EMBEDDED_MONGO_HEAP } : {}),
     ...(env.EMBEDDED_MONGO_H2_CACHE_MB ? { h2CacheMb: Number(env.EMBEDDED_MONGO_H2_CACHE_MB) } : {}),

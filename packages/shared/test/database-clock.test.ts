@@ -1,5 +1,5 @@
 import { DatabaseClock, readServerTime } from '../src/database-clock';
-import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
+import { openTestDatabase, type TestDatabase } from '@txhook/test-kit';
 
 let database: TestDatabase;
 beforeAll(async () => {

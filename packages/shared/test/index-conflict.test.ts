@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { ServerErrorCode } from '@txhook/embedded-mongo';
 import { connectWithRetry, DatabaseSetupError } from '../src/mongo';
-import { openFaultableDatabase, type FaultableDatabase } from '../../../tests/support/faults';
+import { type FaultableDatabase, openFaultableDatabase } from '@txhook/test-kit';
 
 /**
  * An index with the key of one of ours under another name (left by an operator or an older

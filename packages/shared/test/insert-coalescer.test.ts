@@ -3,9 +3,7 @@ import { isTransientDatabaseError } from '../src/mongo';
 import { TransactionStore } from '../src/repository';
 import { transactionWebhookSchema } from '../src/schemas';
 import { WRITE_CONCERN_TIMEOUT } from '@txhook/embedded-mongo';
-import { testDatabaseUrl } from '../../../tests/support/database';
-import { openFaultableDatabase } from '../../../tests/support/faults';
-import { sampleWebhook } from '../../../tests/support/webhooks';
+import { openFaultableDatabase, sampleWebhook, testDatabaseUrl } from '@txhook/test-kit';
 
 describe('coalesced inserts against a real server', () => {
   let client: MongoClient;

@@ -7,8 +7,7 @@ import { leaseFence, LeaseQueue, type ClaimedTransaction, type LeaseRef } from '
 import { TRANSACTION_INDEXES, TransactionStore } from '../src/repository';
 import { TransactionStatus } from '../src/transaction';
 import { transactionWebhookSchema } from '../src/schemas';
-import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
-import { sampleWebhook } from '../../../tests/support/webhooks';
+import { openTestDatabase, sampleWebhook, type TestDatabase } from '@txhook/test-kit';
 
 const leaseOf = (record: ClaimedTransaction): LeaseRef => ({
   transaction_id: record.transaction_id,

@@ -3,8 +3,7 @@ import { LeaseQueue } from '../src/lease-queue';
 import { TransactionStore } from '../src/repository';
 import { toTransactionView, TransactionStatus } from '../src/transaction';
 import { transactionWebhookSchema } from '../src/schemas';
-import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
-import { sampleWebhook } from '../../../tests/support/webhooks';
+import { openTestDatabase, sampleWebhook, type TestDatabase } from '@txhook/test-kit';
 
 let database: TestDatabase;
 beforeAll(async () => {

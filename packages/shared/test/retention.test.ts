@@ -8,8 +8,7 @@ import { TransactionStore, TRANSACTION_INDEXES } from '../src/repository';
 import { TransactionQueries } from '../src/transaction-queries';
 import { TransactionStatus } from '../src/transaction';
 import { transactionWebhookSchema } from '../src/schemas';
-import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
-import { sampleWebhook } from '../../../tests/support/webhooks';
+import { openTestDatabase, sampleWebhook, type TestDatabase } from '@txhook/test-kit';
 
 const DAY_MS = 86_400_000;
 const NOW = new Date('2026-03-01T12:00:00.000Z');

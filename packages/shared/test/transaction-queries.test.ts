@@ -3,7 +3,7 @@ import { percentile } from '../src/percentile';
 import { TRANSACTION_INDEXES } from '../src/repository';
 import { newTransactionDocument, TransactionStatus, type TransactionDocument } from '../src/transaction';
 import { TransactionQueries } from '../src/transaction-queries';
-import { openTestDatabase, type TestDatabase } from '../../../tests/support/database';
+import { openTestDatabase, type TestDatabase } from '@txhook/test-kit';
 
 let database: TestDatabase;
 beforeAll(async () => {

@@ -11,7 +11,7 @@
 import type { Collection } from 'mongodb';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TransactionDocument } from '@txhook/shared';
-import type { AppProcess } from './processes';
+import type { AppProcess } from './launcher';
 import { sampleWebhook } from './webhooks';
 
 export interface LoadPhase {

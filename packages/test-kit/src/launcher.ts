@@ -1,31 +1,59 @@
+/**
+ * The one process launcher: tests, benchmarks, `npm start` (scripts/start-all.ts) and the fuzz
+ * script start the API, workers and helper servers through it. TypeScript entries run from source
+ * through scripts/ts.sh (the one place the ts-node command is written); JavaScript entries (the
+ * built apps) run with this same node.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const ENTRIES = {
-  api: 'apps/api/src/main.ts',
-  worker: 'apps/worker/src/main.ts',
+/** The repository: entries, scripts/ts.sh and the processes' working directory. */
+export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+
+const APP_ENTRIES = {
+  api: { source: 'apps/api/src/main.ts', compiled: 'apps/api/dist/main.js' },
+  worker: { source: 'apps/worker/src/main.ts', compiled: 'apps/worker/dist/main.js' },
 } as const;
+
+export type AppKind = keyof typeof APP_ENTRIES;
 
 /** One JSON log line of an app (LOG_FORMAT=json). */
 export type LogLine = Record<string, unknown> & { message?: string };
 
-/** An API or worker process started for real, with its JSON log lines collected. */
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+interface OutputOptions {
+  /** Called with every output line (stdout and stderr) as it comes, e.g. to show it prefixed. */
+  onLine?: (line: string) => void;
+  /**
+   * Keep every line for waitForLog/logsWith (default true). A long-running `npm start` turns it
+   * off so its memory does not grow with its logs.
+   */
+  keepOutput?: boolean;
+}
+
+/** A process started for real, with its output lines (and the JSON log lines among them) collected. */
 export class AppProcess {
   readonly logs: LogLine[] = [];
   readonly rawOutput: string[] = [];
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly exited: Promise<ExitStatus>;
   private readonly waiters = new Set<() => void>();
 
   constructor(
     readonly name: string,
     readonly child: ChildProcess,
+    { onLine, keepOutput = true }: OutputOptions = {},
   ) {
     for (const stream of [child.stdout, child.stderr]) {
       if (!stream) continue;
       readline.createInterface({ input: stream }).on('line', (line) => {
+        onLine?.(line);
+        if (!keepOutput) return;
         this.rawOutput.push(line);
         try {
           this.logs.push(JSON.parse(line) as LogLine);
@@ -84,7 +112,7 @@ export class AppProcess {
   }
 
   /** SIGTERM, then SIGKILL if it has not exited after `timeoutMs`. */
-  async stop(timeoutMs = 20_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  async stop(timeoutMs = 20_000): Promise<ExitStatus> {
     this.kill('SIGTERM');
     const timer = setTimeout(() => this.kill('SIGKILL'), timeoutMs);
     const result = await this.exited;
@@ -93,8 +121,37 @@ export class AppProcess {
   }
 }
 
-export interface StartOptions {
-  /** Run the built JavaScript (`pnpm build`) as production does, instead of the sources via ts-node. */
+export interface LaunchOptions extends OutputOptions {
+  /** Shown in errors. */
+  name: string;
+  /** A .ts file (run from source) or a .js file, relative to the repository or absolute. */
+  entry: string;
+  /** The process's whole environment: nothing is inherited unless passed. */
+  env: NodeJS.ProcessEnv;
+  /** Extra node flags (benchmarks: `--cpu-prof`, which NODE_OPTIONS does not allow). */
+  nodeArgs?: readonly string[];
+  /** A process group of its own, as a shell job has (signal it with `process.kill(-pid)`). */
+  detached?: boolean;
+}
+
+export function launch(options: LaunchOptions): AppProcess {
+  const entry = path.resolve(REPO_ROOT, options.entry);
+  const nodeArgs = options.nodeArgs ?? [];
+  // scripts/ts.sh execs node, so the child's pid is node's and signals reach it directly.
+  const [command, args] = entry.endsWith('.ts')
+    ? ['bash', [path.join(REPO_ROOT, 'scripts', 'ts.sh'), ...nodeArgs, entry]]
+    : [process.execPath, [...nodeArgs, entry]];
+  const child = spawn(command, args, {
+    cwd: REPO_ROOT,
+    env: options.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
+  });
+  return new AppProcess(options.name, child, options);
+}
+
+export interface StartOptions extends OutputOptions {
+  /** Run the built JavaScript (`pnpm build`) as production does, instead of the sources. */
   compiled?: boolean;
   /** Extra node flags (benchmarks: `--cpu-prof`, which NODE_OPTIONS does not allow). */
   nodeArgs?: readonly string[];
@@ -103,6 +160,8 @@ export interface StartOptions {
    * left alone. Needs Debian's `faketime` package (scripts/bootstrap.sh installs it for tests).
    */
   clockOffset?: string;
+  /** The process's name in errors (default: the app's kind). */
+  name?: string;
 }
 
 /** libfaketime's preload library, wherever the Debian package put it for this architecture. */
@@ -122,24 +181,15 @@ function safeList(dir: string): string[] {
   }
 }
 
-export function startApp(
-  kind: keyof typeof ENTRIES,
-  env: Record<string, string>,
-  options: StartOptions = {},
-): AppProcess {
-  const args = [
-    ...(options.nodeArgs ?? []),
-    ...(options.compiled
-      ? [path.join(ROOT, `apps/${kind}/dist/main.js`)]
-      : [
-          '--conditions=development',
-          '-r',
-          'ts-node/register/transpile-only',
-          path.join(ROOT, ENTRIES[kind]),
-        ]),
-  ];
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
+/**
+ * Starts the API or a worker with JSON logs and test defaults; `env` adds to and overrides them.
+ * Only PATH is inherited, so a test's settings are all in sight.
+ */
+export function startApp(kind: AppKind, env: Record<string, string>, options: StartOptions = {}): AppProcess {
+  return launch({
+    ...options,
+    name: options.name ?? kind,
+    entry: options.compiled ? APP_ENTRIES[kind].compiled : APP_ENTRIES[kind].source,
     env: {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'test',
@@ -157,9 +207,20 @@ export function startApp(
           }),
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return new AppProcess(kind, child);
+}
+
+/**
+ * Resolves once `app` logs a line with `message`; if it never does, the process is killed
+ * (the caller has no handle to stop it) and the error says why.
+ */
+export async function started(app: AppProcess, message: string, timeoutMs = 60_000): Promise<LogLine> {
+  try {
+    return await app.waitForLog((line) => line.message === message, timeoutMs);
+  } catch (error) {
+    app.kill('SIGKILL');
+    throw error;
+  }
 }
 
 /** Starts the API on a free port and resolves with its base URL once it listens. */
@@ -168,7 +229,7 @@ export async function startApi(
   options: StartOptions = {},
 ): Promise<{ api: AppProcess; baseUrl: string }> {
   const api = startApp('api', { PORT: '0', ...env }, options);
-  const listening = await api.waitForLog((line) => line.message === 'api listening', 60_000);
+  const listening = await started(api, 'api listening');
   return { api, baseUrl: `http://127.0.0.1:${String(listening.port)}` };
 }
 
@@ -177,6 +238,6 @@ export async function startWorker(
   options: StartOptions = {},
 ): Promise<AppProcess> {
   const worker = startApp('worker', env, options);
-  await worker.waitForLog((line) => line.message === 'worker started', 60_000);
+  await started(worker, 'worker started');
   return worker;
 }

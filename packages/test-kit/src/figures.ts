@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { REPO_ROOT } from './launcher';
 
-const DIR = path.resolve(__dirname, '..', '..', 'test-artifacts', 'reliability');
+const DIR = path.join(REPO_ROOT, 'test-artifacts', 'reliability');
 
 /** Keeps the measured figures of a fault scenario (test-artifacts/reliability/<name>.json) and prints them. */
 export function recordFigures(name: string, figures: Record<string, unknown>): void {
@@ -10,5 +11,3 @@ export function recordFigures(name: string, figures: Record<string, unknown>): v
   writeFileSync(path.join(DIR, `${name}.json`), `${JSON.stringify(entry, null, 2)}\n`);
   console.log(`${name}: ${JSON.stringify(figures)}`);
 }
-
-export { setTimeout as sleep } from 'node:timers/promises';

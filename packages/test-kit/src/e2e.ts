@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { MongoClient, type Collection, type Filter } from 'mongodb';
 import type { TransactionDocument } from '@txhook/shared';
 import { testDatabaseUrl } from './database';
-import type { AppProcess } from './processes';
-import { waitFor } from './webhooks';
+import type { AppProcess } from './launcher';
+import { waitFor } from './waiting';
 
 /** Environment for API/worker processes of one e2e test file, on its own database. */
 export function e2eEnv(label: string, overrides: Record<string, string> = {}): Record<string, string> {
