@@ -1,6 +1,6 @@
 /**
  * What the embedded server's secondary indexes cost in memory and at start-up:
- * `node --conditions=development -r ts-node/register/transpile-only bench/src/index-cost.ts [records]`
+ * `bash scripts/ts.sh bench/src/index-cost.ts [records]`
  * (default 500,000). For the memory backend with and without them: the database JVM's live heap
  * after a full GC (`jcmd GC.run` then `GC.heap_info`) with `records` PROCESSED records stored, as
  * `pnpm bench growth` stores them, and the service's indexes. For H2 with a data file: how long a
@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
-import { TransactionRepository } from '@txhook/shared';
+import { LeaseQueue, TransactionStore } from '@txhook/shared';
 import { startEmbeddedMongo, type EmbeddedMongoOptions } from '@txhook/embedded-mongo';
 import { fillHistory } from './growth';
 
@@ -33,7 +33,7 @@ async function filled(options: EmbeddedMongoOptions) {
   const server = await startEmbeddedMongo(options);
   const client = await MongoClient.connect(server.url);
   const db = client.db('index_cost');
-  await new TransactionRepository(db).ensureIndexes();
+  await new TransactionStore(db).ensureIndexes();
   const started = performance.now();
   await fillHistory(db, 0, records);
   const fillSeconds = (performance.now() - started) / 1000;
@@ -71,7 +71,7 @@ async function h2Restart() {
       });
       const listening = performance.now();
       const client = await MongoClient.connect(server.url);
-      await new TransactionRepository(client.db('index_cost')).claimBatch('index-cost', 60_000, 100);
+      await new LeaseQueue(client.db('index_cost')).claim('index-cost', 60_000, 100);
       const answered = performance.now();
       await client.close();
       await server.stop();
