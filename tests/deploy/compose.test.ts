@@ -82,6 +82,19 @@ describe('docker-compose.yml', () => {
     },
   );
 
+  test.each(['api', 'worker'] as const)(
+    "%s: every variable the service sets is one its app's config schema reads, with a value it accepts",
+    (name) => {
+      const { settings } = APP_CONFIGS[name];
+      for (const [variable, raw] of Object.entries(services[name]!.environment ?? {})) {
+        const value = raw === '' || raw === null ? undefined : String(raw);
+        const known = Object.hasOwn(settings, variable);
+        const ok = known && settings[variable]!.safeParse(value).success;
+        expect({ variable, known, ok }).toEqual({ variable, known: true, ok: true });
+      }
+    },
+  );
+
   test('the worker lets a whole external call finish on stop', () => {
     const worker = services.worker!;
     expect(effective('worker', worker, 'SHUTDOWN_GRACE_MS')).toBeGreaterThanOrEqual(
