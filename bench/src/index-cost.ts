@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
-import { TransactionRepository } from '@txhook/shared';
+import { LeaseQueue, TransactionStore } from '@txhook/shared';
 import { startEmbeddedMongo, type EmbeddedMongoOptions } from '@txhook/embedded-mongo';
 import { fillHistory } from './growth';
 
@@ -33,7 +33,7 @@ async function filled(options: EmbeddedMongoOptions) {
   const server = await startEmbeddedMongo(options);
   const client = await MongoClient.connect(server.url);
   const db = client.db('index_cost');
-  await new TransactionRepository(db).ensureIndexes();
+  await new TransactionStore(db).ensureIndexes();
   const started = performance.now();
   await fillHistory(db, 0, records);
   const fillSeconds = (performance.now() - started) / 1000;
@@ -71,7 +71,11 @@ async function h2Restart() {
       });
       const listening = performance.now();
       const client = await MongoClient.connect(server.url);
-      await new TransactionRepository(client.db('index_cost')).claimBatch('index-cost', 60_000, 100);
+      await new LeaseQueue(client.db('index_cost'), undefined, { claimMode: 'batch' }).claim(
+        'index-cost',
+        60_000,
+        100,
+      );
       const answered = performance.now();
       await client.close();
       await server.stop();
