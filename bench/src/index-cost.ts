@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
-import { LeaseQueue, TransactionStore } from '@txhook/shared';
+import { LeaseQueue, TransactionStore } from '@txhook/transactions';
 import { startEmbeddedMongo, type EmbeddedMongoOptions } from '@txhook/embedded-mongo';
 import { fillHistory } from './growth';
 
