@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { startEmbeddedMongo, type EmbeddedBackend, type EmbeddedGc } from '@txhook/embedded-mongo';
-import { CLAIM_MODES, DEFAULT_CLAIM_MODE, type ClaimMode } from '@txhook/shared';
+import { CLAIM_MODES, DEFAULT_CLAIM_MODE, type ClaimMode } from '@txhook/transactions';
 import { autoscaleRuns, type AutoscaleRun } from './autoscale';
 import { barChart, lineChart } from './charts';
 import { compareClaimStrategies, type ClaimResult } from './claims';

@@ -1,12 +1,12 @@
 import { MongoClient } from 'mongodb';
 import {
   CLAIM_MODES,
-  createLogger,
   LeaseQueue,
   type TransactionStore,
   TransactionStatus,
   transactionWebhookSchema,
-} from '@txhook/shared';
+} from '@txhook/transactions';
+import { createLogger } from '@txhook/platform';
 import { abortableDelay, ExternalCallError } from '../src/external-call';
 import { RetryPolicy } from '../src/retry-policy';
 import { TransactionWorker, type ExternalCall } from '../src/transaction-worker';
