@@ -487,7 +487,7 @@ function growthReport(results: GrowthResult[]): string[] {
   const lines = [
     '## 6. Growth: cost of each operation as history accumulates',
     '',
-    "`pnpm bench growth`: PROCESSED history is inserted up to each size, then each operation is timed through the driver with the service's repository code and its indexes (median and max of `BENCH_GROWTH_REPS` calls, default 10, at most `BENCH_GROWTH_BUDGET_S` per operation, default 30 s; a run's settings are in the analysis below). Claim poll = an idle `claimBatch` (nothing due); heartbeat = `renewLeases` of one token; list = newest 50; stats = `GET /v1/stats`'s queries. Goal (issue 10): at 500,000 records an idle claim poll and a heartbeat ≤ 100 ms on H2.",
+    "`pnpm bench growth`: PROCESSED history is inserted up to each size, then each operation is timed through the driver with the service's repository code and its indexes (median and max of `BENCH_GROWTH_REPS` calls, default 10, at most `BENCH_GROWTH_BUDGET_S` per operation, default 30 s; a run's settings are in the analysis below). Claim poll = an idle `LeaseQueue.claim` in the default `CLAIM_MODE` (nothing due); heartbeat = `LeaseQueue.renew` of one token; list = newest 50; stats = `GET /v1/stats`'s queries. Goal (issue 10): at 500,000 records an idle claim poll and a heartbeat ≤ 100 ms on H2.",
     '',
     `| backend | records | ${GROWTH_OPERATIONS.join(' | ')} |`,
     `| --- | ---: | ${GROWTH_OPERATIONS.map(() => '---:').join(' | ')} |`,
