@@ -6,6 +6,7 @@ import {
   type TransactionStore,
   TransactionStatus,
   transactionWebhookSchema,
+  type ClaimedTransaction,
 } from '@txhook/shared';
 import { abortableDelay, ExternalCallError } from '../src/external-call';
 import { RetryPolicy } from '../src/retry-policy';
@@ -140,9 +141,14 @@ describe.each(CLAIM_MODES)('TransactionWorker, claim mode %s', (claimMode) => {
       },
       5_000,
     );
-    // The lease runs out (as after a long stall) and another worker claims the record.
-    await repository.collection.updateOne({ transaction_id: id! }, { $set: { due_at: new Date(0) } });
-    const [takeover] = (await queue.claim('other-worker', 60_000, 1)).claimed;
+    // The lease runs out (as after a long stall) and another worker claims the record. The stalled
+    // worker polls too and may claim it back first (then it adopts that lease): expire it again.
+    let takeover: ClaimedTransaction | undefined;
+    for (let attempt = 0; takeover === undefined && attempt < 20; attempt++) {
+      await repository.collection.updateOne({ transaction_id: id! }, { $set: { due_at: new Date(0) } });
+      [takeover] = (await queue.claim('other-worker', 60_000, 1)).claimed;
+    }
+    expect(takeover?.lease_owner).toBe('other-worker');
     expect(takeover?.lease_token).not.toBe(held.lease_token);
 
     releaseCall(); // the stalled worker now finishes its call and tries to write
