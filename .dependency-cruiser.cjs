@@ -1,7 +1,8 @@
 /**
  * Import boundaries (`npm run lint` runs `depcruise`): apps may import packages, packages never
- * import apps, an app never imports another app, product code never imports tests, benchmarks or
- * scripts, and no module imports itself back through others. Tests, bench and scripts may import
+ * import apps, @txhook/platform never imports @txhook/transactions, an app never imports another
+ * app, product code never imports tests, benchmarks or scripts, and no module imports itself back
+ * through others. Tests, bench and scripts may import
  * anything (but still no cycles). See docs/DEVELOPMENT.md.
  * @type {import('dependency-cruiser').IConfiguration}
  */
@@ -15,6 +16,12 @@ module.exports = {
       'Packages are shared by the apps: an app is never one of their dependencies.',
       { path: '^packages/' },
       { path: '^apps/' },
+    ),
+    forbid(
+      'platform-imports-transactions',
+      'The transaction domain builds on the platform (config, logger, Mongo), never the reverse.',
+      { path: '^packages/platform/' },
+      { path: '^packages/transactions/' },
     ),
     forbid(
       'app-imports-other-app',

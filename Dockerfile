@@ -31,12 +31,12 @@ RUN rm -rf node_modules apps/*/node_modules packages/*/node_modules \
  && pnpm install --frozen-lockfile --offline --prod
 
 # Collect what runs: manifests (for the package "exports"), dist output and node_modules.
-# node_modules holds relative symlinks (apps/*/node_modules/@txhook/shared -> packages/shared,
+# node_modules holds relative symlinks (apps/*/node_modules/@txhook/platform -> packages/platform,
 # deps -> node_modules/.pnpm); cp -a keeps them, and the layout is kept identical so they resolve.
 # packages/embedded-mongo is dev-only and left out.
 RUN mkdir /out \
  && cp -a node_modules /out/ \
- && for pkg in packages/shared apps/api apps/worker; do \
+ && for pkg in packages/platform packages/transactions apps/api apps/worker; do \
       mkdir -p "/out/$pkg" && cp -a "$pkg/package.json" "$pkg/dist" "$pkg/node_modules" "/out/$pkg/"; \
     done
 

@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { SIGNATURE_HEADER, signatureHeader, standardWebhookHeaders } from '@txhook/shared';
+import { SIGNATURE_HEADER, signatureHeader, standardWebhookHeaders } from '@txhook/transactions';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

@@ -14,14 +14,14 @@ import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
 import { MongoClient } from 'mongodb';
 import { startEmbeddedMongo } from '@txhook/embedded-mongo';
+import { createLogger } from '@txhook/platform';
 import {
-  createLogger,
   signatureHeader,
   standardWebhookHeaders,
   TransactionStore,
   verifySignature,
   verifyStandardWebhook,
-} from '@txhook/shared';
+} from '@txhook/transactions';
 import { createApp } from '../../apps/api/src/app';
 import { loadApiConfig } from '../../apps/api/src/config';
 import { OperatorAuth } from '../../apps/api/src/operator-auth';

@@ -5,7 +5,7 @@
  * setting the manifests must use) and, as the control, with a grace shorter than a call, which
  * shows what the measurement catches when scale-in cuts calls short.
  */
-import type { TransactionDocument } from '@txhook/shared';
+import type { TransactionDocument } from '@txhook/transactions';
 import { simulateAutoscale, type AutoscaleProfile, type AutoscaleResult } from '@txhook/test-kit';
 import { launchWorker, withStack } from './harness';
 

@@ -5,7 +5,7 @@
  */
 import { MongoClient } from 'mongodb';
 import { randomBytes } from 'node:crypto';
-import { LeaseQueue, TransactionStore, transactionWebhookSchema, type ClaimMode } from '@txhook/shared';
+import { LeaseQueue, TransactionStore, transactionWebhookSchema, type ClaimMode } from '@txhook/transactions';
 
 export interface ClaimResult {
   strategy: string;

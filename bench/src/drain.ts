@@ -3,7 +3,7 @@
  * for our workers and, on the same database server, for Agenda doing the same work.
  */
 import { MongoClient } from 'mongodb';
-import type { ClaimMode } from '@txhook/shared';
+import type { ClaimMode } from '@txhook/transactions';
 import { randomBytes } from 'node:crypto';
 import { postLoad } from './load';
 import { percentile, rssMb, sleep, withStack } from './harness';

@@ -12,7 +12,7 @@ import {
   TransactionStore,
   TransactionStatus,
   type TransactionDocument,
-} from '@txhook/shared';
+} from '@txhook/transactions';
 import { percentile, sleep, withStack } from './harness';
 
 export const GROWTH_OPERATIONS = [

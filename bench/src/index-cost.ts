@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
-import { LeaseQueue, TransactionStore } from '@txhook/shared';
+import { LeaseQueue, TransactionStore } from '@txhook/transactions';
 import { startEmbeddedMongo, type EmbeddedMongoOptions } from '@txhook/embedded-mongo';
 import { fillHistory } from './growth';
 
@@ -71,7 +71,11 @@ async function h2Restart() {
       });
       const listening = performance.now();
       const client = await MongoClient.connect(server.url);
-      await new LeaseQueue(client.db('index_cost')).claim('index-cost', 60_000, 100);
+      await new LeaseQueue(client.db('index_cost'), undefined, { claimMode: 'batch' }).claim(
+        'index-cost',
+        60_000,
+        100,
+      );
       const answered = performance.now();
       await client.close();
       await server.stop();

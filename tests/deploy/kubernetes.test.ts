@@ -32,7 +32,7 @@ import {
   TRANSACTIONS_COLLECTION,
   TransactionStore,
   TransactionStatus,
-} from '@txhook/shared';
+} from '@txhook/transactions';
 import { serve, type Served } from '../../apps/api/test/serve';
 import { startMetricsServer } from '../../apps/worker/src/metrics-server';
 import { testDatabaseUrl } from '@txhook/test-kit';

@@ -73,7 +73,9 @@ describe('paths named in the documentation', () => {
     )) {
       // `packages/x/test/*` names a folder's files; `a.ts:12` a line in a file.
       const named = match[1]!.replace(/\/\*[^/]*$/, '').replace(/:\d+$/, '');
-      if (!existsSync(path.join(ROOT, named))) missing.push(match[1]!);
+      // From the repository's root, or (in a package's README) from the file's own folder.
+      const candidates = [path.join(ROOT, named), path.join(ROOT, path.dirname(file), named)];
+      if (!candidates.some((candidate) => existsSync(candidate))) missing.push(match[1]!);
     }
     expect([...new Set(missing)]).toEqual([]);
   });

@@ -9,7 +9,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { newTransactionDocument, transactionWebhookSchema, type TransactionDocument } from '@txhook/shared';
+import {
+  newTransactionDocument,
+  transactionWebhookSchema,
+  type TransactionDocument,
+} from '@txhook/transactions';
 import {
   type AppProcess,
   e2eEnv,

@@ -14,7 +14,7 @@ import {
   waitForRecords,
   waitForStatus,
 } from '@txhook/test-kit';
-import { newTransactionDocument, transactionWebhookSchema } from '@txhook/shared';
+import { newTransactionDocument, transactionWebhookSchema } from '@txhook/transactions';
 
 const DAY_MS = 86_400_000;
 const env = e2eEnv('retention', { PROCESSING_DELAY_MS: '200', RETENTION_SWEEP_MS: '1000' });

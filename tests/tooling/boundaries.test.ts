@@ -77,3 +77,21 @@ it('fails on a package importing an app, an app importing another, product code 
   ]);
   expect(status).not.toBe(0);
 });
+
+it('fails on @txhook/platform importing @txhook/transactions (the domain builds on the platform)', () => {
+  const { status, violations } = cruise({
+    'apps/api/src/main.ts':
+      "import { tx } from '../../../packages/transactions/src/index';\nexport const api = tx;\n",
+    'tests/api.test.ts': "import { api } from '../apps/api/src/main';\nexport const seen = api;\n",
+    'packages/transactions/src/index.ts':
+      "import { platform } from '../../platform/src/index';\nexport const tx = platform;\n",
+    'packages/platform/src/index.ts': 'export const platform = 1;\n',
+    'packages/platform/src/config.ts':
+      "import { tx } from '../../transactions/src/index';\nexport const config = tx;\n",
+  });
+  const found = violations.map((v) => `${v.rule.name}: ${v.from} -> ${v.to}`);
+  expect(found).toEqual([
+    'platform-imports-transactions: packages/platform/src/config.ts -> packages/transactions/src/index.ts',
+  ]);
+  expect(status).not.toBe(0);
+});

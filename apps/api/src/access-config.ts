@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { commaList, flag } from '@txhook/shared';
+import { commaList, flag } from '@txhook/platform';
 
 /** What an operator key may do: `read` (list, stats, status, metrics) or `operate` (read + requeue). */
 export const OPERATOR_ROLES = ['read', 'operate'] as const;

@@ -1,5 +1,5 @@
 import type { Request, RequestHandler } from 'express';
-import type { Logger } from '@txhook/shared';
+import type { Logger } from '@txhook/platform';
 import { ApiError } from './http-errors';
 import { setOperator, type Credential, type OperatorAuth } from './operator-auth';
 import { currentLogContext } from './request-context';

@@ -4,10 +4,10 @@ import {
   commonConfigShape,
   optionalWholeNumber,
   parseEnvironment,
-  retentionConfigShape,
   wholeNumber,
   type LoadConfigOptions,
-} from '@txhook/shared';
+} from '@txhook/platform';
+import { retentionConfigShape } from '@txhook/transactions';
 import { accessConfigShape } from './access-config';
 
 /** Every setting the API reads: the common ones plus HTTP, webhook signatures and access control. */

@@ -1,6 +1,6 @@
 import { ObjectId } from 'mongodb';
 import { z } from 'zod';
-import type { ListPosition } from '@txhook/shared';
+import type { ListPosition } from '@txhook/transactions';
 
 /** What a cursor holds: the last listed record's created_at (ms) and _id. Opaque to clients. */
 const cursorSchema = z.strictObject({

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { z } from 'zod';
-import { isTransientDatabaseError, type FieldProblem, type Logger } from '@txhook/shared';
+import { isTransientDatabaseError, type Logger } from '@txhook/platform';
+import { type FieldProblem } from '@txhook/transactions';
 
 /** The one error shape of every non-2xx answer: `{ "error": { code, message, details? } }`. */
 export const errorBodySchema = z

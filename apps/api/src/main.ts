@@ -10,9 +10,8 @@ import {
   createMongoClient,
   DatabaseClock,
   onShutdownSignal,
-  TransactionQueries,
-  TransactionStore,
-} from '@txhook/shared';
+} from '@txhook/platform';
+import { TransactionQueries, TransactionStore } from '@txhook/transactions';
 import { Registry } from 'prom-client';
 import { createApp } from './app';
 import { loadApiConfig, shutdownDeadlineMs, shutdownGraceMs } from './config';

@@ -1,4 +1,4 @@
-import { SIGNATURE_HEADER, STANDARD_WEBHOOK_HEADERS, transactionViewSchema } from '@txhook/shared';
+import { SIGNATURE_HEADER, STANDARD_WEBHOOK_HEADERS, transactionViewSchema } from '@txhook/transactions';
 import { errorBodySchema } from './http-errors';
 import { errorResponse, jsonSchemaOf, retryAfter } from './openapi-parts';
 import { API_RESOURCES } from './routes';

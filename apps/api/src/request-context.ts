@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import type { Logger } from '@txhook/shared';
+import type { Logger } from '@txhook/platform';
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 

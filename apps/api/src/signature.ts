@@ -4,9 +4,9 @@ import {
   STANDARD_WEBHOOK_HEADERS,
   verifySignature,
   verifyStandardWebhook,
-  type Logger,
   type SignatureCheck,
-} from '@txhook/shared';
+} from '@txhook/transactions';
+import { type Logger } from '@txhook/platform';
 import { ApiError } from './http-errors';
 import { rawBodyOf } from './json-body';
 

@@ -1,4 +1,4 @@
-import { ConfigError } from '@txhook/shared';
+import { ConfigError } from '@txhook/platform';
 import type { ApiConfig } from './config';
 
 export interface SecurityPosture {

@@ -1,12 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
-import {
-  createLogger,
-  newTransactionDocument,
-  transactionWebhookSchema,
-  TransactionStatus,
-  type Logger,
-} from '@txhook/shared';
+import { createLogger, type Logger } from '@txhook/platform';
+import { newTransactionDocument, transactionWebhookSchema, TransactionStatus } from '@txhook/transactions';
 import { createApp } from '../src/app';
 import { accessFor, ROUTE_RULES, type Access, type RouteRule } from '../src/access';
 import { loadApiConfig } from '../src/config';

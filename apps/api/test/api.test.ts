@@ -1,5 +1,5 @@
 import { MongoClient } from 'mongodb';
-import { TransactionStore } from '@txhook/shared';
+import { TransactionStore } from '@txhook/transactions';
 import {
   getJson,
   openTestDatabase,

@@ -1,4 +1,4 @@
-import { ConfigError } from '@txhook/shared';
+import { ConfigError } from '@txhook/platform';
 import { loadApiConfig, shutdownDeadlineMs, shutdownGraceMs } from '../src/config';
 
 describe('loadApiConfig', () => {

@@ -6,7 +6,12 @@
  */
 import fc from 'fast-check';
 import { parse as parseLossless } from 'lossless-json';
-import { minorUnitsOf, signatureHeader, supportedCurrencies, transactionWebhookSchema } from '@txhook/shared';
+import {
+  minorUnitsOf,
+  signatureHeader,
+  supportedCurrencies,
+  transactionWebhookSchema,
+} from '@txhook/transactions';
 import { mapLimit, openTestDatabase, postWebhook, type TestDatabase } from '@txhook/test-kit';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../src/json-body';
 import { serve, type Served } from './serve';

@@ -1,5 +1,5 @@
 import { request as httpRequest } from 'node:http';
-import { transactionViewSchema } from '@txhook/shared';
+import { transactionViewSchema } from '@txhook/transactions';
 import {
   getJson,
   openTestDatabase,

@@ -3,7 +3,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MongoClient } from 'mongodb';
 import { Registry } from 'prom-client';
-import { createLogger, LeaseQueue, TransactionStore, transactionWebhookSchema } from '@txhook/shared';
+import { createLogger } from '@txhook/platform';
+import { LeaseQueue, TransactionStore, transactionWebhookSchema } from '@txhook/transactions';
 import { createApp } from '../src/app';
 import {
   freePort,

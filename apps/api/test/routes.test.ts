@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Router } from 'express';
 import { Registry } from 'prom-client';
-import { TransactionQueries } from '@txhook/shared';
+import { TransactionQueries } from '@txhook/transactions';
 import {
   openTestDatabase,
   parseMetrics,

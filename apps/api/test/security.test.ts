@@ -1,4 +1,4 @@
-import { signatureHeader, signPayload } from '@txhook/shared';
+import { signatureHeader, signPayload } from '@txhook/transactions';
 import {
   getJson,
   openTestDatabase,

@@ -2,7 +2,8 @@ import type { Server } from 'node:http';
 import type { Express, Router } from 'express';
 import type { AddressInfo } from 'node:net';
 import type { MongoClient } from 'mongodb';
-import { createLogger, type Logger, type TransactionStore } from '@txhook/shared';
+import { createLogger, type Logger } from '@txhook/platform';
+import { type TransactionStore } from '@txhook/transactions';
 import { createApp, type AppDependencies } from '../src/app';
 
 export const quietLogger: Logger = createLogger('api-test', {

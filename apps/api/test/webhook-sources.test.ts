@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import { signatureHeader } from '@txhook/shared';
+import { signatureHeader } from '@txhook/transactions';
 import { openTestDatabase, sampleWebhook, type TestDatabase } from '@txhook/test-kit';
 import { loadApiConfig } from '../src/config';
 import { serve, type Served } from './serve';

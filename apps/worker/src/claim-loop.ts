@@ -1,4 +1,5 @@
-import { backoffMs, type ClaimedTransaction, type LeaseQueue, type Logger } from '@txhook/shared';
+import { backoffMs, type Logger } from '@txhook/platform';
+import { type ClaimedTransaction, type LeaseQueue } from '@txhook/transactions';
 import type { WorkerObserver } from './worker-observer';
 
 export interface ClaimLoopOptions {

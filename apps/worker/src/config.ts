@@ -1,15 +1,13 @@
 import { z } from 'zod';
+import { CLAIM_MODES, DEFAULT_CLAIM_MODE, retentionConfigShape } from '@txhook/transactions';
 import {
-  CLAIM_MODES,
   commonConfigShape,
-  DEFAULT_CLAIM_MODE,
   ConfigError,
   optionalWholeNumber,
   parseEnvironment,
-  retentionConfigShape,
   wholeNumber,
   type LoadConfigOptions,
-} from '@txhook/shared';
+} from '@txhook/platform';
 
 /** Every setting the worker reads: the common ones plus leases, the external call and retries. */
 export const workerConfigSchema = z.object({

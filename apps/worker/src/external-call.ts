@@ -1,4 +1,4 @@
-import type { ClaimedTransaction } from '@txhook/shared';
+import type { ClaimedTransaction } from '@txhook/transactions';
 
 /** Runs the external call for one claimed record; must reject with CallAbortedError on abort. */
 export type ExternalCall = (record: ClaimedTransaction, signal: AbortSignal) => Promise<void>;

@@ -1,4 +1,4 @@
-import type { ClaimedTransaction, LeaseRef } from '@txhook/shared';
+import type { ClaimedTransaction, LeaseRef } from '@txhook/transactions';
 
 export type AbortReason = 'shutdown' | 'lease-lost' | 'timeout';
 

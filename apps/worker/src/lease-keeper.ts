@@ -1,4 +1,5 @@
-import type { ClaimedTransaction, LeaseQueue, Logger } from '@txhook/shared';
+import type { ClaimedTransaction, LeaseQueue } from '@txhook/transactions';
+import type { Logger } from '@txhook/platform';
 import { abortJob, jobFields, leaseOf, type Job } from './job';
 import type { WorkerObserver } from './worker-observer';
 

@@ -10,9 +10,8 @@ import {
   createMongoClient,
   DatabaseClock,
   onShutdownSignal,
-  LeaseQueue,
-  TransactionStore,
-} from '@txhook/shared';
+} from '@txhook/platform';
+import { LeaseQueue, TransactionStore } from '@txhook/transactions';
 import { Counter, Registry } from 'prom-client';
 import { externalCallTimeoutMs, loadWorkerConfig, shutdownDeadlineMs, shutdownGraceMs } from './config';
 import { crashingOnIdPrefix, seededRandom, simulatedExternalCall } from './external-call';

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { ClaimedTransaction } from '@txhook/shared';
+import type { ClaimedTransaction } from '@txhook/transactions';
 import type { WorkerObserver } from './worker-observer';
 
 /**

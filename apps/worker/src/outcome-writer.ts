@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { backoffMs, Batcher, fulfilled, type LeaseQueue, type LeaseRef, type Logger } from '@txhook/shared';
+import { backoffMs, Batcher, fulfilled, type Logger } from '@txhook/platform';
+import { type LeaseQueue, type LeaseRef } from '@txhook/transactions';
 import { jobFields, type Job } from './job';
 import type { LeaseKeeper } from './lease-keeper';
 import type { RetryPolicy } from './retry-policy';

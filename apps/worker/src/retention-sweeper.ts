@@ -1,4 +1,5 @@
-import type { Logger, TransactionStore } from '@txhook/shared';
+import type { Logger } from '@txhook/platform';
+import type { TransactionStore } from '@txhook/transactions';
 
 export interface RetentionSweeperOptions {
   /** Pause between sweeps. */

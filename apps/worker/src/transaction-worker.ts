@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { ClaimedTransaction, LeaseQueue, Logger } from '@txhook/shared';
+import type { ClaimedTransaction, LeaseQueue } from '@txhook/transactions';
+import type { Logger } from '@txhook/platform';
 import { ClaimLoop, type ClaimLoopOptions } from './claim-loop';
 import type { ExternalCall } from './external-call';
 import { abortJob, newJob, type Job } from './job';

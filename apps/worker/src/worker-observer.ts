@@ -1,4 +1,4 @@
-import type { ClaimedTransaction } from '@txhook/shared';
+import type { ClaimedTransaction } from '@txhook/transactions';
 
 /**
  * What a TransactionWorker reports as it works, for metrics (or anything else). Every hook is

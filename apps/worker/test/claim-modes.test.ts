@@ -6,12 +6,12 @@
 import type { CommandStartedEvent } from 'mongodb';
 import {
   CLAIM_MODES,
-  createLogger,
   LeaseQueue,
   TransactionStatus,
   transactionWebhookSchema,
   type ClaimMode,
-} from '@txhook/shared';
+} from '@txhook/transactions';
+import { createLogger } from '@txhook/platform';
 import { abortableDelay } from '../src/external-call';
 import { RetryPolicy } from '../src/retry-policy';
 import { TransactionWorker, type ExternalCall } from '../src/transaction-worker';

@@ -4,7 +4,7 @@ import {
   seededRandom,
   simulatedExternalCall,
 } from '../src/external-call';
-import type { ClaimedTransaction } from '@txhook/shared';
+import type { ClaimedTransaction } from '@txhook/transactions';
 
 const record = { transaction_id: 'tx-1' } as ClaimedTransaction;
 

@@ -5,12 +5,12 @@
  */
 import {
   CLAIM_MODES,
-  createLogger,
   LeaseQueue,
   type TransactionStore,
   TransactionStatus,
   transactionWebhookSchema,
-} from '@txhook/shared';
+} from '@txhook/transactions';
+import { createLogger } from '@txhook/platform';
 import { abortableDelay } from '../src/external-call';
 import { RetryPolicy } from '../src/retry-policy';
 import { TransactionWorker, type ExternalCall } from '../src/transaction-worker';

@@ -1,5 +1,6 @@
 import { Registry } from 'prom-client';
-import { createLogger, LeaseQueue, TransactionStatus, transactionWebhookSchema } from '@txhook/shared';
+import { createLogger } from '@txhook/platform';
+import { LeaseQueue, TransactionStatus, transactionWebhookSchema } from '@txhook/transactions';
 import { abortableDelay, ExternalCallError } from '../src/external-call';
 import { createWorkerMetrics, isReclaim } from '../src/metrics';
 import { startMetricsServer } from '../src/metrics-server';

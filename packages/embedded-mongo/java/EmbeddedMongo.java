@@ -4,6 +4,7 @@ import de.bwaldvogel.mongo.ServerVersion;
 import de.bwaldvogel.mongo.MongoCollection;
 import de.bwaldvogel.mongo.backend.CollectionOptions;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
+import de.bwaldvogel.mongo.backend.DocumentWithPosition;
 import de.bwaldvogel.mongo.backend.EmptyIndex;
 import de.bwaldvogel.mongo.backend.Index;
 import de.bwaldvogel.mongo.backend.IndexKey;
@@ -40,6 +41,7 @@ import java.util.NavigableMap;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.stream.Stream;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -375,6 +377,12 @@ class IndexedMemoryCollection extends MemoryCollection {
     if (positions == null) return matchDocuments(query, orderBy, numberToSkip, limit, batchSize, fieldSelector);
     return matchDocuments(query, positions, orderBy, numberToSkip, limit, batchSize, fieldSelector);
   }
+
+  @Override
+  public void addIndex(Index<Integer> index) {
+    SortedSecondaryIndex.fillInOnePass(getIndexes(), this, index, streamAllDocumentsWithPosition());
+    super.addIndex(index);
+  }
 }
 
 /** The H2 backend, with SortedSecondaryIndex behind every non-unique index (rebuilt at start-up). */
@@ -423,6 +431,12 @@ class IndexedH2Collection extends H2Collection {
     Iterable<Object> positions = IndexPlanner.candidates(getIndexes(), query, orderBy, count());
     if (positions == null) return matchDocuments(query, orderBy, numberToSkip, limit, batchSize, fieldSelector);
     return matchDocuments(query, positions, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+  }
+
+  @Override
+  public void addIndex(Index<Object> index) {
+    SortedSecondaryIndex.fillInOnePass(getIndexes(), this, index, streamAllDocumentsWithPosition());
+    super.addIndex(index);
   }
 }
 
@@ -519,6 +533,19 @@ final class SortedSecondaryIndex<P> extends Index<P> {
   static <P> Index<P> createOrEmpty(String name, List<IndexKey> keys, boolean sparse) {
     if (keys.stream().anyMatch(key -> key.getKey().contains("."))) return new EmptyIndex<>(name, keys);
     return new SortedSecondaryIndex<>(name, keys, sparse);
+  }
+
+  /**
+   * Fills a new, empty index from the stored documents in one pass. The library's addIndex reads
+   * every document twice (a uniqueness check, then the adds); on H2 each read deserialises the
+   * document, and this runs for every index at start-up. Once filled, addIndex only registers it.
+   */
+  static <P> void fillInOnePass(List<Index<P>> existing, MongoCollection<P> collection, Index<P> index,
+                                Stream<DocumentWithPosition<P>> documents) {
+    if (!(index instanceof SortedSecondaryIndex<P> sorted) || !sorted.isEmpty()) return;
+    // addIndex keeps an existing index of that name: nothing to fill then.
+    if (existing.stream().anyMatch(other -> other.getName().equals(index.getName()))) return;
+    documents.forEach(document -> sorted.add(document.getDocument(), document.getPosition(), collection));
   }
 
   // ---- maintenance, called by the collection under its lock -------------------------------

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MongoClient, MongoServerError } from 'mongodb';
-import { CLAIM_MODES, LeaseQueue, TransactionStore, transactionWebhookSchema } from '@txhook/shared';
+import { CLAIM_MODES, LeaseQueue, TransactionStore, transactionWebhookSchema } from '@txhook/transactions';
 import { startEmbeddedMongo, type EmbeddedBackend, type EmbeddedMongo } from '../src/index';
 
 const DOCUMENTS = 2_000;

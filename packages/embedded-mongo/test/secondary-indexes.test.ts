@@ -16,7 +16,7 @@ import {
   type Filter,
   type Sort,
 } from 'mongodb';
-import { TRANSACTION_INDEXES } from '@txhook/shared';
+import { TRANSACTION_INDEXES } from '@txhook/transactions';
 import {
   startEmbeddedMongo,
   type EmbeddedBackend,

@@ -10,7 +10,7 @@
  */
 import type { Collection } from 'mongodb';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TransactionDocument } from '@txhook/shared';
+import type { TransactionDocument } from '@txhook/transactions';
 import type { AppProcess } from './launcher';
 import { sampleWebhook } from './webhooks';
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
-import { TransactionStore } from '@txhook/shared';
+import { TransactionStore } from '@txhook/transactions';
 
 export interface TestDatabase {
   url: string;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { MongoClient, type Collection, type Filter } from 'mongodb';
-import type { TransactionDocument } from '@txhook/shared';
+import type { TransactionDocument } from '@txhook/transactions';
 import { testDatabaseUrl } from './database';
 import type { AppProcess } from './launcher';
 import { waitFor } from './waiting';

@@ -1,4 +1,7 @@
-import { startEmbeddedMongo, type EmbeddedMongo } from '@txhook/embedded-mongo';
+// By path, not by package name: Jest loads global setup with Node's own resolution (no
+// moduleNameMapper, no `development` condition), which would want a built dist/ that a fresh
+// clone does not have (`npm run test:faults` or a package's `test` before any `tsc -b`).
+import { startEmbeddedMongo, type EmbeddedMongo } from '../../embedded-mongo/src/index';
 
 declare global {
   var __EMBEDDED_MONGO__: EmbeddedMongo | undefined;

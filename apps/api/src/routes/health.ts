@@ -1,7 +1,8 @@
 import { Router } from 'express';
 import type { MongoClient } from 'mongodb';
 import { z } from 'zod';
-import { pingDatabase, withTimeout, type Logger, type TransactionStore } from '@txhook/shared';
+import { pingDatabase, withTimeout, type Logger } from '@txhook/platform';
+import { type TransactionStore } from '@txhook/transactions';
 import { methodNotAllowed } from '../http-errors';
 import { common, inlineResponse, jsonSchemaOf, response } from '../openapi-parts';
 import type { ApiResource } from './route';

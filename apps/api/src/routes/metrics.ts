@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { collectDefaultMetrics, Gauge, type Registry } from 'prom-client';
-import { TransactionStatus, type Logger, type QueueSnapshot, type TransactionQueries } from '@txhook/shared';
+import { TransactionStatus, type QueueSnapshot, type TransactionQueries } from '@txhook/transactions';
+import { type Logger } from '@txhook/platform';
 import { cached } from '../cached';
 import { methodNotAllowed } from '../http-errors';
 import { common, inlineResponse, unavailable } from '../openapi-parts';

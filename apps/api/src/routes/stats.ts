@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { TransactionQueries } from '@txhook/shared';
+import type { TransactionQueries } from '@txhook/transactions';
 import { cached } from '../cached';
 import { methodNotAllowed } from '../http-errors';
 import { common, inlineResponse, unavailable } from '../openapi-parts';

@@ -6,10 +6,10 @@ import {
   toTransactionView,
   transactionIdSchema,
   TransactionStatus,
-  type Logger,
   type TransactionQueries,
   type TransactionStore,
-} from '@txhook/shared';
+} from '@txhook/transactions';
+import { type Logger } from '@txhook/platform';
 import { SOURCE_NAME } from '../access-config';
 import { decodeCursor, encodeCursor } from '../cursor';
 import { ApiError, methodNotAllowed } from '../http-errors';

@@ -5,9 +5,9 @@ import {
   toTransactionView,
   transactionIdSchema,
   transactionWebhookSchema,
-  type Logger,
   type TransactionStore,
-} from '@txhook/shared';
+} from '@txhook/transactions';
+import { type Logger } from '@txhook/platform';
 import { SOURCE_NAME } from '../access-config';
 import { ApiError, methodNotAllowed } from '../http-errors';
 import { jsonBody, rawBody } from '../json-body';

@@ -1,4 +1,4 @@
-import { wholeNumber } from './config';
+import { wholeNumber } from '@txhook/platform';
 
 /** How long terminal records (PROCESSED, FAILED) are kept unless RETENTION_DAYS says otherwise. */
 export const DEFAULT_RETENTION_DAYS = 30;

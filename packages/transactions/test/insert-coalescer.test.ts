@@ -1,5 +1,5 @@
 import { MongoClient } from 'mongodb';
-import { isTransientDatabaseError } from '../src/mongo';
+import { isTransientDatabaseError } from '@txhook/platform';
 import { TransactionStore } from '../src/repository';
 import { transactionWebhookSchema } from '../src/schemas';
 import { WRITE_CONCERN_TIMEOUT } from '@txhook/embedded-mongo';

@@ -1,5 +1,5 @@
 import type { Collection, Db, Filter, ObjectId, WithId } from 'mongodb';
-import { percentile } from './percentile';
+import { percentile } from '@txhook/platform';
 import { TRANSACTIONS_COLLECTION } from './repository';
 import { DEFAULT_RETENTION_DAYS } from './retention';
 import { TransactionStatus, type TransactionDocument } from './transaction';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonConfigShape, ConfigError, parseEnvironment, wholeNumber } from '../src/config';
+import { commonConfigShape, ConfigError, parseEnvironment, wholeNumber } from '@txhook/platform';
 import { retentionConfigShape } from '../src/retention';
 
 // The pieces every app's schema is built from, in a schema of their own (as an app builds one).

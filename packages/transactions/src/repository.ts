@@ -1,4 +1,4 @@
-import { InsertCoalescer } from './insert-coalescer';
+import { InsertCoalescer } from '@txhook/platform';
 import {
   MongoServerError,
   type Collection,
@@ -7,7 +7,7 @@ import {
   type IndexDescription,
   type WithId,
 } from 'mongodb';
-import { DatabaseNotReadyError, DatabaseSetupError } from './mongo';
+import { DatabaseNotReadyError, DatabaseSetupError } from '@txhook/platform';
 import type { TransactionWebhook } from './schemas';
 import {
   DEFAULT_SOURCE,

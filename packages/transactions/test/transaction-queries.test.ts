@@ -1,5 +1,5 @@
 import { ObjectId } from 'mongodb';
-import { percentile } from '../src/percentile';
+import { percentile } from '@txhook/platform';
 import { TRANSACTION_INDEXES } from '../src/repository';
 import { newTransactionDocument, TransactionStatus, type TransactionDocument } from '../src/transaction';
 import { TransactionQueries } from '../src/transaction-queries';

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { ServerErrorCode } from '@txhook/embedded-mongo';
-import { connectWithRetry, DatabaseSetupError } from '../src/mongo';
+import { connectWithRetry, DatabaseSetupError } from '@txhook/platform';
 import { type FaultableDatabase, openFaultableDatabase } from '@txhook/test-kit';
 
 /**

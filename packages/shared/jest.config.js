@@ -1,2 +1,0 @@
-/** `pnpm --filter @txhook/shared test`; the root `npm test` runs these tests with all the others. */
-module.exports = require('@txhook/test-kit/jest-project').jestProject(__dirname);
