@@ -46,7 +46,7 @@ export class TransactionWorker {
   private readonly outcomes: OutcomeWriter;
 
   constructor(
-    queue: LeaseQueue,
+    private readonly queue: LeaseQueue,
     private readonly externalCall: ExternalCall,
     private readonly logger: Logger,
     private readonly options: TransactionWorkerOptions,
@@ -79,6 +79,7 @@ export class TransactionWorker {
     const { workerId, observer: _observer, retryPolicy: _retryPolicy, ...settings } = this.options;
     this.logger.info('worker started', {
       worker_id: workerId,
+      claim_mode: this.queue.claimMode,
       ...settings,
       external_call_timeout_ms: this.callTimeoutMs,
     });
