@@ -2,15 +2,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import {
-  ConfigError,
-  connectWithRetry,
-  createLogger,
-  CLOCK_SYNC_INTERVAL_MS,
-  createMongoClient,
-  DatabaseClock,
-  onShutdownSignal,
-} from '@txhook/platform';
+import { connectAndSyncClock, createLogger, onShutdownSignal, openDatabase, runMain } from '@txhook/platform';
 import { TransactionQueries, TransactionStore } from '@txhook/transactions';
 import { Registry } from 'prom-client';
 import { createApp } from './app';
@@ -27,11 +19,9 @@ async function main(): Promise<void> {
   const posture = securityPosture(config);
   // Lines logged while a request is handled carry its request_id (and transaction_id).
   const logger = createLogger('api', config, { context: currentLogContext });
-  const client = createMongoClient(config);
-  const db = client.db(config.MONGODB_DB);
+  const { client, db, clock } = openDatabase(config);
   // A new record's created_at and first due time, requeues and expiries use the database's clock,
   // as the workers' leases do: an API host whose clock is ahead would otherwise delay new work.
-  const clock = DatabaseClock.forDatabase(db);
   const repository = new TransactionStore(db, () => clock.now());
   let stopClockSync: (() => void) | undefined;
   let server: Server | undefined;
@@ -50,18 +40,7 @@ async function main(): Promise<void> {
     logger.info('api stopped');
   });
 
-  await connectWithRetry(
-    client,
-    async () => {
-      await repository.ensureIndexes();
-      await clock.sync();
-    },
-    (attempt, error) => logger.warn('database not ready, retrying', { attempt, error: String(error) }),
-  );
-  logger.info('database clock synced', { offset_ms: clock.now().getTime() - Date.now() });
-  stopClockSync = clock.keepSynced(CLOCK_SYNC_INTERVAL_MS, (error) =>
-    logger.warn('database clock sync failed', { error: String(error) }),
-  );
+  stopClockSync = await connectAndSyncClock(client, clock, logger, () => repository.ensureIndexes());
   for (const warning of posture.warnings)
     logger[config.NODE_ENV === 'production' ? 'error' : 'warn'](warning);
   const app = createApp({
@@ -81,7 +60,7 @@ async function main(): Promise<void> {
     statusRequiresKey: config.STATUS_REQUIRES_KEY,
     trustProxy: config.TRUST_PROXY,
     rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
-    queries: new TransactionQueries(client.db(config.MONGODB_DB), { retentionDays: config.RETENTION_DAYS }),
+    queries: new TransactionQueries(db, { retentionDays: config.RETENTION_DAYS }),
     registry: new Registry(),
     isDraining: () => drain.isDraining,
   });
@@ -96,7 +75,4 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : error);
-  process.exit(1);
-});
+runMain(main);

@@ -2,15 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
-import {
-  ConfigError,
-  connectWithRetry,
-  createLogger,
-  CLOCK_SYNC_INTERVAL_MS,
-  createMongoClient,
-  DatabaseClock,
-  onShutdownSignal,
-} from '@txhook/platform';
+import { connectAndSyncClock, createLogger, onShutdownSignal, openDatabase, runMain } from '@txhook/platform';
 import { LeaseQueue, TransactionStore } from '@txhook/transactions';
 import { Counter, Registry } from 'prom-client';
 import { externalCallTimeoutMs, loadWorkerConfig, shutdownDeadlineMs, shutdownGraceMs } from './config';
@@ -24,10 +16,8 @@ import { TransactionWorker } from './transaction-worker';
 async function main(): Promise<void> {
   const config = loadWorkerConfig(process.env, { dotenv: true });
   const logger = createLogger('worker', config);
-  const client = createMongoClient(config, { maxPoolSize: 20 });
-  const db = client.db(config.MONGODB_DB);
+  const { client, db, clock } = openDatabase(config, { maxPoolSize: 20 });
   // Lease times come from the database's clock, so workers with skewed clocks still agree.
-  const clock = DatabaseClock.forDatabase(db);
   const store = new TransactionStore(db, () => clock.now());
   const queue = new LeaseQueue(db, () => clock.now(), {
     retentionDays: config.RETENTION_DAYS,
@@ -102,26 +92,9 @@ async function main(): Promise<void> {
   }
   logger.info('metrics listening', { port: metrics.port });
 
-  await connectWithRetry(
-    client,
-    async () => {
-      await store.ensureIndexes();
-      await clock.sync();
-    },
-    (attempt, error) => logger.warn('database not ready, retrying', { attempt, error: String(error) }),
-  );
-  logger.info('database clock synced', {
-    offset_ms: clock.now().getTime() - Date.now(),
-    uncertainty_ms: Math.round(clock.uncertaintyMs),
-  });
-  stopClockSync = clock.keepSynced(CLOCK_SYNC_INTERVAL_MS, (error) =>
-    logger.warn('database clock sync failed', { error: String(error) }),
-  );
+  stopClockSync = await connectAndSyncClock(client, clock, logger, () => store.ensureIndexes());
   worker.start();
   sweeper?.start();
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : error);
-  process.exit(1);
-});
+runMain(main);

@@ -47,7 +47,7 @@ export class TransactionWorker {
   private readonly outcomes: OutcomeWriter;
 
   constructor(
-    queue: LeaseQueue,
+    private readonly queue: LeaseQueue,
     private readonly externalCall: ExternalCall,
     private readonly logger: Logger,
     private readonly options: TransactionWorkerOptions,
@@ -80,6 +80,7 @@ export class TransactionWorker {
     const { workerId, observer: _observer, retryPolicy: _retryPolicy, ...settings } = this.options;
     this.logger.info('worker started', {
       worker_id: workerId,
+      claim_mode: this.queue.claimMode,
       ...settings,
       external_call_timeout_ms: this.callTimeoutMs,
     });

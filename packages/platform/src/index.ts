@@ -1,6 +1,7 @@
 export * from './batcher';
 export * from './config';
 export * from './database-clock';
+export * from './database-startup';
 export * from './insert-coalescer';
 export * from './lifecycle';
 export * from './logger';

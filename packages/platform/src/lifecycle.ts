@@ -1,3 +1,4 @@
+import { ConfigError } from './config';
 import type { Logger } from './logger';
 
 /**
@@ -29,4 +30,15 @@ export function onShutdownSignal(
   };
   process.on('SIGTERM', handle);
   process.on('SIGINT', handle);
+}
+
+/**
+ * Runs an app's composition root. A start-up failure exits 1; a ConfigError prints only its message
+ * (it names every bad variable, a stack trace would only hide that), anything else in full.
+ */
+export function runMain(main: () => Promise<void>): void {
+  main().catch((error: unknown) => {
+    console.error(error instanceof ConfigError ? error.message : error);
+    process.exit(1);
+  });
 }
