@@ -46,7 +46,7 @@ export const workerConfigSchema = z.object({
    */
   FAULT_CRASH_ON_ID_PREFIX: z.string().min(1).optional(),
   /** Makes injected failures reproducible (same seed, same sequence). */
-  EXTERNAL_CALL_FAILURE_SEED: wholeNumber(0, 2 ** 31 - 1, 0).optional(),
+  EXTERNAL_CALL_FAILURE_SEED: optionalWholeNumber(0, 2 ** 31 - 1),
   /** Most records a worker claims per round of claiming (either CLAIM_MODE). */
   CLAIM_BATCH_SIZE: wholeNumber(1, 10_000, 200),
   /**

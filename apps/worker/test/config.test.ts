@@ -55,6 +55,10 @@ describe('loadWorkerConfig: call deadline, claims and shutdown grace', () => {
     expect(() => loadWorkerConfig({ EXTERNAL_CALL_TIMEOUT_MS: '30000' })).toThrow(/EXTERNAL_CALL_TIMEOUT_MS/);
   });
 
+  it('leaves the failure seed unset unless given, so workers do not all draw the same failures', () => {
+    expect(loadWorkerConfig({}).EXTERNAL_CALL_FAILURE_SEED).toBeUndefined();
+  });
+
   it('reads the fault-injection settings (tests only)', () => {
     expect(loadWorkerConfig({}).EXTERNAL_CALL_FAILURE_RATE).toBe(0);
     expect(
