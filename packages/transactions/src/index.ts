@@ -2,7 +2,7 @@ export * from './claim-mode';
 export * from './currencies';
 export * from './lease-queue';
 export * from './money';
-export * from './repository';
+export * from './transaction-store';
 export * from './retention';
 export * from './schemas';
 export * from './signature';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Collection, Db, ObjectId } from 'mongodb';
 import { DEFAULT_CLAIM_MODE, type ClaimMode } from './claim-mode';
-import { TRANSACTIONS_COLLECTION } from './repository';
+import { TRANSACTIONS_COLLECTION } from './transaction-store';
 import { DEFAULT_RETENTION_DAYS, expiryAfter } from './retention';
 import { TransactionStatus, type TransactionDocument } from './transaction';
 

@@ -1,6 +1,6 @@
 import type { Collection, Db, Filter, ObjectId, WithId } from 'mongodb';
 import { percentile } from '@txhook/platform';
-import { TRANSACTIONS_COLLECTION } from './repository';
+import { TRANSACTIONS_COLLECTION } from './transaction-store';
 import { DEFAULT_RETENTION_DAYS } from './retention';
 import { TransactionStatus, type TransactionDocument } from './transaction';
 

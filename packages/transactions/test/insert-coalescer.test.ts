@@ -1,6 +1,6 @@
 import { MongoClient } from 'mongodb';
 import { isTransientDatabaseError } from '@txhook/platform';
-import { TransactionStore } from '../src/repository';
+import { TransactionStore } from '../src/transaction-store';
 import { transactionWebhookSchema } from '../src/schemas';
 import { WRITE_CONCERN_TIMEOUT } from '@txhook/embedded-mongo';
 import { openFaultableDatabase, sampleWebhook, testDatabaseUrl } from '@txhook/test-kit';

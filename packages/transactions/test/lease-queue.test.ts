@@ -4,7 +4,7 @@
  */
 import { CLAIM_MODES } from '../src/claim-mode';
 import { leaseFence, LeaseQueue, type ClaimedTransaction, type LeaseRef } from '../src/lease-queue';
-import { TRANSACTION_INDEXES, TransactionStore } from '../src/repository';
+import { TRANSACTION_INDEXES, TransactionStore } from '../src/transaction-store';
 import { TransactionStatus } from '../src/transaction';
 import { transactionWebhookSchema } from '../src/schemas';
 import { openTestDatabase, sampleWebhook, type TestDatabase } from '@txhook/test-kit';

@@ -4,7 +4,7 @@
  * sweep, for servers without TTL expiry) removes them in bounded batches, never a PROCESSING one.
  */
 import { LeaseQueue } from '../src/lease-queue';
-import { TransactionStore, TRANSACTION_INDEXES } from '../src/repository';
+import { TransactionStore, TRANSACTION_INDEXES } from '../src/transaction-store';
 import { TransactionQueries } from '../src/transaction-queries';
 import { TransactionStatus } from '../src/transaction';
 import { transactionWebhookSchema } from '../src/schemas';

@@ -1,6 +1,6 @@
 import { ObjectId } from 'mongodb';
 import { percentile } from '@txhook/platform';
-import { TRANSACTION_INDEXES } from '../src/repository';
+import { TRANSACTION_INDEXES } from '../src/transaction-store';
 import { newTransactionDocument, TransactionStatus, type TransactionDocument } from '../src/transaction';
 import { TransactionQueries } from '../src/transaction-queries';
 import { openTestDatabase, type TestDatabase } from '@txhook/test-kit';

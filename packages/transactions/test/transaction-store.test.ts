@@ -1,6 +1,6 @@
 import { Decimal128 } from 'mongodb';
 import { LeaseQueue } from '../src/lease-queue';
-import { TransactionStore } from '../src/repository';
+import { TransactionStore } from '../src/transaction-store';
 import { toTransactionView, TransactionStatus } from '../src/transaction';
 import { transactionWebhookSchema } from '../src/schemas';
 import { openTestDatabase, sampleWebhook, type TestDatabase } from '@txhook/test-kit';
