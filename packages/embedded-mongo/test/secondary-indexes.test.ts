@@ -489,7 +489,7 @@ it('the newest-first list page costs no more with 200,000 records stored (memory
     const full = await median();
     // and it is the right page: the 51 newest, newest first
     const { rows } = await page();
-    expect(rows.map((row) => row.transaction_id)).toEqual(
+    expect(rows.map((row) => String(row.transaction_id))).toEqual(
       Array.from({ length: 51 }, (_, i) => `tx-19-${9_999 - i}`),
     );
     expect(full).toBeLessThanOrEqual(Math.max(5 * empty, 20));
