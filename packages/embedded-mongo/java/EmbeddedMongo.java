@@ -465,7 +465,9 @@ final class PrivateField {
  * of an exact unique one (the lease fence), so: a unique index that handles the query exactly
  * first, else the secondary index with the fewest candidates, else a scan. A secondary index is
  * not used when its candidates are a large share of the collection: fetching them one by one
- * (a B-tree lookup each on H2) costs more than reading the collection in order.
+ * (a B-tree lookup each on H2) costs more than reading the collection in order. A query with a
+ * sort and a limit may instead walk an index in the sort's order (SortedSecondaryIndex.Walk) and
+ * stop once the page is certain, rather than match and sort every record.
  */
 final class IndexPlanner {
   /** Candidates are counted up to this many, or a quarter of the collection if more. */
