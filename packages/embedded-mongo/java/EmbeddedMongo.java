@@ -43,6 +43,8 @@ import java.util.TreeMap;
 import java.util.UUID;
 import java.util.stream.Stream;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiPredicate;
+import java.util.function.Function;
 
 /**
  * Runs mongo-java-server as a local MongoDB wire-protocol server for development and tests.
@@ -373,7 +375,8 @@ class IndexedMemoryCollection extends MemoryCollection {
   @Override
   protected QueryResult queryDocuments(Document query, Document orderBy, int numberToSkip, int limit, int batchSize,
                                        Document fieldSelector) {
-    Iterable<Integer> positions = IndexPlanner.candidates(getIndexes(), query, orderBy, count());
+    Iterable<Integer> positions = IndexPlanner.candidates(getIndexes(), query, orderBy, numberToSkip, limit, count(),
+        this::getDocument, this::documentMatchesQuery);
     if (positions == null) return matchDocuments(query, orderBy, numberToSkip, limit, batchSize, fieldSelector);
     return matchDocuments(query, positions, orderBy, numberToSkip, limit, batchSize, fieldSelector);
   }
@@ -428,7 +431,8 @@ class IndexedH2Collection extends H2Collection {
   @Override
   protected QueryResult queryDocuments(Document query, Document orderBy, int numberToSkip, int limit, int batchSize,
                                        Document fieldSelector) {
-    Iterable<Object> positions = IndexPlanner.candidates(getIndexes(), query, orderBy, count());
+    Iterable<Object> positions = IndexPlanner.candidates(getIndexes(), query, orderBy, numberToSkip, limit, count(),
+        this::getDocument, this::documentMatchesQuery);
     if (positions == null) return matchDocuments(query, orderBy, numberToSkip, limit, batchSize, fieldSelector);
     return matchDocuments(query, positions, orderBy, numberToSkip, limit, batchSize, fieldSelector);
   }
@@ -461,7 +465,9 @@ final class PrivateField {
  * of an exact unique one (the lease fence), so: a unique index that handles the query exactly
  * first, else the secondary index with the fewest candidates, else a scan. A secondary index is
  * not used when its candidates are a large share of the collection: fetching them one by one
- * (a B-tree lookup each on H2) costs more than reading the collection in order.
+ * (a B-tree lookup each on H2) costs more than reading the collection in order. A query with a
+ * sort and a limit may instead walk an index in the sort's order (SortedSecondaryIndex.Walk) and
+ * stop once the page is certain, rather than match and sort every record.
  */
 final class IndexPlanner {
   /** Candidates are counted up to this many, or a quarter of the collection if more. */
@@ -475,7 +481,9 @@ final class IndexPlanner {
    * Candidate positions (a superset of the matches), or null for a collection scan.
    * `documentCount` is the collection's size (cheap: a counter on both backends).
    */
-  static <P> Iterable<P> candidates(List<Index<P>> indexes, Document query, Document orderBy, int documentCount) {
+  static <P> Iterable<P> candidates(List<Index<P>> indexes, Document query, Document orderBy, int skip, int limit,
+                                    int documentCount, Function<P, Document> fetch,
+                                    BiPredicate<Document, Document> matches) {
     // $natural order is the scan's order: keep it a scan, as before.
     if (orderBy != null && orderBy.containsKey("$natural")) return null;
     for (Index<P> index : indexes) {
@@ -494,7 +502,30 @@ final class IndexPlanner {
         bestEstimate = estimate;
       }
     }
+    // A sorted, limited query walks an index in the sort's order and stops once the page is
+    // certain; unless another index narrows it down to a few candidates (cheap to sort whole) that
+    // are fewer than the walk could have to pass over.
+    if (limit > 0 && orderBy != null && !orderBy.isEmpty()) {
+      SortedSecondaryIndex<P>.Walk walk = longestWalk(indexes, query, orderBy);
+      if (walk != null && (best == null || bestEstimate > ESTIMATE_CAP
+          || walk.estimate(bestEstimate + 1) <= bestEstimate)) {
+        List<P> walked = walk.candidates(query, (long) skip + limit, fetch, matches);
+        if (walked != null) return walked;
+      }
+    }
     return best == null ? null : best.positions();
+  }
+
+  /** The index walk that fixes the most leading keys by equality (the fewest records to pass over). */
+  private static <P> SortedSecondaryIndex<P>.Walk longestWalk(List<Index<P>> indexes, Document query,
+                                                              Document orderBy) {
+    SortedSecondaryIndex<P>.Walk longest = null;
+    for (Index<P> index : indexes) {
+      if (!(index instanceof SortedSecondaryIndex<P> sorted)) continue;
+      SortedSecondaryIndex<P>.Walk walk = sorted.walk(query, orderBy);
+      if (walk != null && (longest == null || walk.fixedKeys() > longest.fixedKeys())) longest = walk;
+    }
+    return longest;
   }
 }
 
@@ -860,6 +891,176 @@ final class SortedSecondaryIndex<P> extends Index<P> {
         for (Object[][] range : ranges) result.addAll(slice(range).values());
         return sortedDistinct(result);
       }
+    }
+  }
+
+  // ---- sorted walks ---------------------------------------------------------------------------
+
+  /**
+   * How this index could serve `orderBy` in its own order, or null. The index's leading keys fixed
+   * by one equality value each are constant in the walk; the sort's first key must be the next
+   * index key. The sort's following keys that continue the index keys in the same direction
+   * define "ties" together with it; any further sort keys are settled by the library's sort. The
+   * entries are kept ascending whatever the index's declared directions, so a sort walks them
+   * forwards or backwards. Not when the index cannot place every document (unkeyed) or is sparse
+   * (it does not hold every document).
+   */
+  Walk walk(Document query, Document orderBy) {
+    if (isSparse()) return null;
+    synchronized (this) {
+      if (!unkeyed.isEmpty()) return null;
+    }
+    List<String> keys = keys();
+    List<Object> fixed = new ArrayList<>();
+    while (fixed.size() < keys.size() && query.containsKey(keys.get(fixed.size()))) {
+      List<Object> values = equalityValues(query.get(keys.get(fixed.size())));
+      if (values == null || values.size() != 1) break;
+      fixed.add(values.get(0));
+    }
+    int first = fixed.size();
+    List<String> sortKeys = new ArrayList<>(orderBy.keySet());
+    for (String sortKey : sortKeys) {
+      if (!(orderBy.get(sortKey) instanceof Number)) return null; // e.g. {$meta: ...}
+    }
+    if (first >= keys.size() || !sortKeys.get(0).equals(keys.get(first))) return null;
+    boolean descending = ((Number) orderBy.get(sortKeys.get(0))).doubleValue() < 0;
+    int grouped = 1;
+    while (grouped < sortKeys.size() && first + grouped < keys.size()
+        && sortKeys.get(grouped).equals(keys.get(first + grouped))
+        && (((Number) orderBy.get(sortKeys.get(grouped))).doubleValue() < 0) == descending) {
+      grouped++;
+    }
+    return new Walk(fixed, boundsOn(query, keys.get(first)), grouped, descending);
+  }
+
+  /**
+   * Inclusive {low, high} that every match's `key` lies in (a superset), from the query's own
+   * condition on it or from an $or whose every branch bounds it (the list's cursor form
+   * `$or: [{created_at: {$lt: X}}, {created_at: X, _id: {$lt: id}}]`); null when unbounded.
+   */
+  private Object[] boundsOn(Document query, String key) {
+    if (query.containsKey(key)) {
+      Object[] bounds = boundsOf(query.get(key));
+      if (bounds != null) return bounds;
+    }
+    if (!(query.get("$or") instanceof List<?> branches) || branches.isEmpty()) return null;
+    Object[] hull = null;
+    for (Object branch : branches) {
+      if (!(branch instanceof Document document) || !document.containsKey(key)) return null;
+      Object[] bounds = boundsOf(document.get(key));
+      if (bounds == null) return null;
+      if (hull == null) hull = bounds.clone();
+      if (compareValues(bounds[0], hull[0]) < 0) hull[0] = bounds[0];
+      if (compareValues(bounds[1], hull[1]) > 0) hull[1] = bounds[1];
+    }
+    return hull;
+  }
+
+  private Object[] boundsOf(Object condition) {
+    List<Object> values = equalityValues(condition);
+    if (values == null) return rangeBounds(condition);
+    Object low = values.get(0);
+    Object high = low;
+    for (Object value : values) {
+      if (compareValues(value, low) < 0) low = value;
+      if (compareValues(value, high) > 0) high = value;
+    }
+    return new Object[] {low, high};
+  }
+
+  /** A walk over this index in a sort's order. */
+  final class Walk {
+    /** Entries read under the index lock at a time; documents are fetched and matched outside it. */
+    private static final int CHUNK = 256;
+
+    private final List<Object> fixed;
+    private final Object[] bounds;
+    private final int grouped;
+    private final boolean descending;
+
+    private Walk(List<Object> fixed, Object[] bounds, int grouped, boolean descending) {
+      this.fixed = fixed;
+      this.bounds = bounds;
+      this.grouped = grouped;
+      this.descending = descending;
+    }
+
+    int fixedKeys() {
+      return fixed.size();
+    }
+
+    /**
+     * The positions of the first `wanted` matches in walk order, plus every further match that
+     * ties with the last of them on the walked sort keys (the library orders ties by position),
+     * in position order; null when the index cannot place every document (then: the library's
+     * path). Every record after them in the walk sorts strictly after all of them, so the
+     * library's sort, skip and limit over these candidates give exactly its answer over all.
+     */
+    List<P> candidates(Document query, long wanted, Function<P, Document> fetch,
+                       BiPredicate<Document, Document> matches) {
+      int first = fixed.size();
+      Object[][] range = range();
+      List<P> found = new ArrayList<>();
+      Object[] lastMatch = null;
+      Entry resumeAfter = null;
+      while (true) {
+        List<Map.Entry<Entry, P>> chunk = new ArrayList<>(CHUNK);
+        synchronized (SortedSecondaryIndex.this) {
+          if (!unkeyed.isEmpty()) return null;
+          NavigableMap<Entry, P> slice = slice(range);
+          if (descending) slice = slice.descendingMap();
+          if (resumeAfter != null) slice = slice.tailMap(resumeAfter, false);
+          for (Map.Entry<Entry, P> entry : slice.entrySet()) {
+            chunk.add(Map.entry(entry.getKey(), entry.getValue()));
+            if (chunk.size() == CHUNK) break;
+          }
+        }
+        for (Map.Entry<Entry, P> entry : chunk) {
+          Object[] key = entry.getKey().key();
+          if (found.size() >= wanted && !tiesOnWalkedKeys(key, lastMatch, first)) return sortedDistinct(found);
+          Document document = fetch.apply(entry.getValue());
+          if (document == null || !matches.test(document, query)) continue;
+          found.add(entry.getValue());
+          lastMatch = key;
+        }
+        if (chunk.size() < CHUNK) return sortedDistinct(found);
+        resumeAfter = chunk.get(chunk.size() - 1).getKey();
+      }
+    }
+
+    /** How many entries the walk could pass over, counted up to `cap`. */
+    long estimate(long cap) {
+      synchronized (SortedSecondaryIndex.this) {
+        long count = 0;
+        for (P ignored : slice(range()).values()) {
+          if (++count >= cap) return count;
+        }
+        return count;
+      }
+    }
+
+    /** {low key, high key}: the fixed values, then the bounds on the first sort key, if any. */
+    private Object[][] range() {
+      int first = fixed.size();
+      int keyCount = keys().size();
+      Object[] low = new Object[keyCount];
+      Object[] high = new Object[keyCount];
+      for (int i = 0; i < keyCount; i++) {
+        low[i] = i < first ? fixed.get(i) : LOWEST;
+        high[i] = i < first ? fixed.get(i) : HIGHEST;
+      }
+      if (bounds != null) {
+        low[first] = bounds[0];
+        high[first] = bounds[1];
+      }
+      return new Object[][] {low, high};
+    }
+
+    private boolean tiesOnWalkedKeys(Object[] a, Object[] b, int first) {
+      for (int i = first; i < first + grouped; i++) {
+        if (compareValues(a[i], b[i]) != 0) return false;
+      }
+      return true;
     }
   }
 
