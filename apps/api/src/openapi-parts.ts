@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { JsonObject } from './routes/route';
+import type { Access, ApiResource, JsonObject } from './routes/route';
 
 /** The pieces each resource writes its OpenAPI operations with (openapi.ts assembles them). */
 
@@ -37,3 +37,32 @@ export const common = {
 export const unavailable = (description = 'unavailable: the database does not answer') => ({
   '503': errorResponse(description, retryAfter),
 });
+
+/**
+ * A resource of one GET route (stats, metrics): its 200 answer described in place, plus the
+ * answers every such route has (429, and 503 when the database does not answer).
+ */
+export function oneGetResource(route: {
+  path: string;
+  access: Access;
+  operationId: string;
+  summary: string;
+  ok: JsonObject;
+  unavailableDescription?: string;
+}): ApiResource {
+  const { path, access, operationId, summary, ok, unavailableDescription } = route;
+  return {
+    routes: [
+      {
+        method: 'GET',
+        path,
+        access,
+        operation: {
+          operationId,
+          summary,
+          responses: { '200': ok, ...common, ...unavailable(unavailableDescription) },
+        },
+      },
+    ],
+  };
+}

@@ -4,30 +4,19 @@ import { TransactionStatus, type QueueSnapshot, type TransactionQueries } from '
 import { type Logger } from '@txhook/platform';
 import { cached } from '../cached';
 import { methodNotAllowed } from '../http-errors';
-import { common, inlineResponse, unavailable } from '../openapi-parts';
+import { inlineResponse, oneGetResource } from '../openapi-parts';
 import type { ApiResource } from './route';
 
 /** The queue gauges cost a few counts; scrapes within this window share one reading. */
 const QUEUE_SNAPSHOT_TTL_MS = 5_000;
 
-export const metricsResource: ApiResource = {
-  routes: [
-    {
-      method: 'GET',
-      path: '/metrics',
-      access: 'metrics',
-      operation: {
-        operationId: 'getMetrics',
-        summary: 'Prometheus metrics (a read key or METRICS_TOKEN)',
-        responses: {
-          '200': inlineResponse('Prometheus text exposition format', 'text/plain', { type: 'string' }),
-          ...common,
-          ...unavailable(),
-        },
-      },
-    },
-  ],
-};
+export const metricsResource: ApiResource = oneGetResource({
+  path: '/metrics',
+  access: 'metrics',
+  operationId: 'getMetrics',
+  summary: 'Prometheus metrics (a read key or METRICS_TOKEN)',
+  ok: inlineResponse('Prometheus text exposition format', 'text/plain', { type: 'string' }),
+});
 
 /**
  * GET /metrics: Prometheus text format, of every metric on `registry` (each router registers its
