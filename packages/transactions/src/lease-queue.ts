@@ -38,6 +38,8 @@ const CLAIM_COUNTERS = { claims: 1, unsettled_claims: 1 } as const;
 /** A call that ended in failure: one attempt spent, and the lease ended with an outcome. */
 const FAILED_CALL = { attempts: 1, unsettled_claims: -1 } as const;
 const DEFAULT_CLAIM_LANES = 16;
+/** What every end of a lease writes: nobody holds the record any more. */
+const NO_LEASE = { lease_owner: null, lease_token: null, lease_expires_at: null } as const;
 
 /**
  * The filter of every fenced write: the record, only while `leaseToken` is its lease and it is
@@ -238,12 +240,7 @@ export class LeaseQueue {
     await this.collection.updateMany(
       { ...poison, transaction_id: { $in: found.map((doc) => doc.transaction_id) } },
       {
-        $set: {
-          ...this.poisonChanges(now, maxClaims),
-          lease_owner: null,
-          lease_token: null,
-          lease_expires_at: null,
-        },
+        $set: { ...this.poisonChanges(now, maxClaims), ...NO_LEASE },
       },
     );
     // Read back: only those we moved (a concurrent worker may have failed the same ones).
@@ -341,9 +338,7 @@ export class LeaseQueue {
               processed_at: processedAt,
               expire_at: expiryAfter(processedAt, this.retentionDays),
               finished_lease_token: item.lease_token,
-              lease_owner: null,
-              lease_token: null,
-              lease_expires_at: null,
+              ...NO_LEASE,
             },
           },
         },
@@ -422,7 +417,7 @@ export class LeaseQueue {
     increments: Partial<Record<'attempts' | 'claims' | 'unsettled_claims', number>>,
   ): Promise<boolean> {
     const result = await this.collection.updateOne(leaseFence(transactionId, leaseToken), {
-      $set: { ...changes, lease_owner: null, lease_token: null, lease_expires_at: null },
+      $set: { ...changes, ...NO_LEASE },
       $inc: increments,
     });
     return result.modifiedCount === 1;
