@@ -107,7 +107,14 @@ public class EmbeddedMongo {
     MongoServer server = new MongoServer(backend);
     // Replies are computed on the network threads: with fault injection, more of them, so that a
     // reply held back on purpose rarely holds up another connection (such as the one clearing it).
-    server.bind(new InetSocketAddress("127.0.0.1", port), 1, faultInjection ? 32 : 0);
+    try {
+      server.bind(new InetSocketAddress("127.0.0.1", port), 1, faultInjection ? 32 : 0);
+    } catch (Exception e) { // netty rethrows the checked BindException undeclared
+      // Netty's threads are already running and would keep the JVM alive without a listener: the
+      // parent would wait out its start timeout instead of learning at once that the port is taken.
+      System.err.println("EmbeddedMongo: cannot listen on 127.0.0.1:" + port + ": " + e);
+      System.exit(3);
+    }
     InetSocketAddress address = server.getLocalAddress();
     Runtime.getRuntime().addShutdownHook(new Thread(server::shutdown));
 

@@ -2,6 +2,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import net from 'node:net';
 import { MongoClient } from 'mongodb';
 import { startEmbeddedMongo, type EmbeddedMongo, type EmbeddedMongoOptions } from '../src/index';
 
@@ -59,3 +60,19 @@ it('refuses a heap or cache it cannot pass on safely', async () => {
   await expect(startEmbeddedMongo({ heap: '1 GB; rm' })).rejects.toThrow(/heap/);
   await expect(startEmbeddedMongo({ backend: 'h2', h2CacheMb: 0 })).rejects.toThrow(/cache/);
 });
+
+it('fails at once, naming the cause, when its port is taken (does not wait out the start timeout)', async () => {
+  const holder = net.createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  const { port } = holder.address() as net.AddressInfo;
+  const started = Date.now();
+  try {
+    await expect(startEmbeddedMongo({ port, startTimeoutMs: 60_000 })).rejects.toThrow(
+      /exited early[\s\S]*Address already in use/,
+    );
+    // The JVM starts in a few seconds; 60 s would be the start timeout, not the bind failure.
+    expect(Date.now() - started).toBeLessThan(30_000);
+  } finally {
+    holder.close();
+  }
+}, 90_000);
