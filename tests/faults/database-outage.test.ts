@@ -14,6 +14,7 @@ import {
   freePort,
   getJson,
   openCollection,
+  NoAnswerError,
   postWebhook,
   recordFigures,
   sampleWebhook,
@@ -24,7 +25,7 @@ import {
   waitFor,
 } from '@txhook/test-kit';
 
-type Outcome = number | 'network-error';
+type Outcome = number | 'network-error' | 'no-answer';
 
 interface LoadResult {
   sent: Map<string, ReturnType<typeof sampleWebhook>>;
@@ -43,7 +44,7 @@ async function runLoad(baseUrl: string, perSecond: number, durationMs: number): 
       const request: Promise<void> = postWebhook(baseUrl, body)
         .then(
           (response) => response.status as Outcome,
-          () => 'network-error' as const,
+          (error: unknown): Outcome => (error instanceof NoAnswerError ? 'no-answer' : 'network-error'),
         )
         .then((outcome) => {
           result.outcomes.push({ id: body.transaction_id, outcome, at: Date.now() });
@@ -67,8 +68,16 @@ const processes: AppProcess[] = [];
 let closeStore: (() => Promise<void>) | undefined;
 let database: EmbeddedMongo | undefined;
 let dir = '';
+/** When each phase began (seconds from the start): a failure, a time-out included, says how far it got. */
+const timeline: string[] = [];
+let testStarted = Date.now();
+function reached(phase: string): void {
+  timeline.push(`${((Date.now() - testStarted) / 1000).toFixed(1)} s ${phase}`);
+}
 
 afterAll(async () => {
+  // Printed whatever happened: after a time-out this is the only account of where the test stood.
+  process.stderr.write(`database-outage timeline:\n  ${timeline.join('\n  ')}\n`);
   await closeStore?.();
   await stopAll(processes);
   if (database?.process.pid) process.kill(database.process.pid, 'SIGCONT');
@@ -78,6 +87,7 @@ afterAll(async () => {
 
 it('answers 503 while the database is away, recovers by itself and loses nothing', async () => {
   const started = Date.now();
+  testStarted = started;
   dir = mkdtempSync(path.join(tmpdir(), 'txhook-outage-'));
   const port = await freePort();
   const serverOptions = { backend: 'h2' as const, h2File: path.join(dir, 'data.mv'), port };
@@ -99,12 +109,15 @@ it('answers 503 while the database is away, recovers by itself and loses nothing
   const freeze = (async () => {
     await sleep(5_000);
     process.kill(database.process.pid!, 'SIGSTOP');
+    reached('database frozen');
     await sleep(3_000);
     healthDuringFreeze = (await getJson(`${baseUrl}/`)).status;
     await sleep(7_000);
     process.kill(database.process.pid!, 'SIGCONT');
+    reached('database thawed');
     return Date.now();
   })();
+  reached('apps started; load with a freeze');
   const frozenLoad = await runLoad(baseUrl, 40, 22_000);
   const thawedAt = await freeze;
 
@@ -113,14 +126,20 @@ it('answers 503 while the database is away, recovers by itself and loses nothing
   const restart = (async () => {
     await sleep(5_000);
     await database.stop();
+    reached('database stopped');
     await sleep(2_000);
     healthDuringStop = (await getJson(`${baseUrl}/`)).status;
     await sleep(3_000);
     database = await startEmbeddedMongo(serverOptions);
+    reached('database started again');
     return Date.now();
   })();
+  reached('load with a restart');
   const restartLoad = await runLoad(baseUrl, 40, 22_000);
   const restartedAt = await restart;
+  reached(
+    `loads done: ${JSON.stringify(countBy(frozenLoad.outcomes))} ${JSON.stringify(countBy(restartLoad.outcomes))}`,
+  );
 
   for (const [load, recoveredAt] of [
     [frozenLoad, thawedAt],
@@ -154,11 +173,13 @@ it('answers 503 while the database is away, recovers by itself and loses nothing
       })),
     );
     retryRounds.push(countBy(answers));
+    reached(`retry round ${round + 1}: ${JSON.stringify(countBy(answers))}`);
     refused = answers.filter((answer) => answer.outcome === 503);
   }
   const retryStatuses = retryRounds.flatMap((round) => Object.keys(round));
   expect(retryStatuses.every((status) => ['200', '202', '503'].includes(status))).toBe(true);
   expect(refused).toHaveLength(0);
+  reached('waiting for all PROCESSED');
   await waitFor(
     'all PROCESSED',
     async () =>

@@ -23,7 +23,12 @@ export async function openCollection(env: Record<string, string>): Promise<{
   transactions: Collection<TransactionDocument>;
   close(): Promise<void>;
 }> {
-  const client = await MongoClient.connect(env.MONGODB_URL!);
+  // Bounded like the apps' own clients: the driver's default socket timeout is none at all, so a
+  // server that stops answering would hang the test instead of failing it with a driver error.
+  const client = await MongoClient.connect(env.MONGODB_URL!, {
+    serverSelectionTimeoutMS: 15_000,
+    socketTimeoutMS: 30_000,
+  });
   const db = client.db(env.MONGODB_DB);
   return {
     transactions: db.collection<TransactionDocument>('transactions'),

@@ -31,11 +31,34 @@ export interface HttpResult<T = unknown> {
   elapsedMs: number;
 }
 
+/**
+ * The longest a test waits for an answer (unless it passes its own signal). fetch alone would wait
+ * up to undici's 300 s header timeout, past Jest's test timeout: a request that the service never
+ * answers then showed up as "Exceeded timeout" with no hint of which request it was.
+ */
+export const NO_ANSWER_MS = 60_000;
+
+/** A request the service did not answer within NO_ANSWER_MS (or the caller's signal). */
+export class NoAnswerError extends Error {
+  override readonly name = 'NoAnswerError';
+}
+
 /** Sends one request and reads its JSON answer, timing the whole exchange. */
 export async function requestJson<T = unknown>(url: string, init: RequestInit = {}): Promise<HttpResult<T>> {
   const started = performance.now();
-  const response = await fetch(url, init);
-  const text = await response.text();
+  const signal = init.signal ?? AbortSignal.timeout(NO_ANSWER_MS);
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(url, { ...init, signal });
+    text = await response.text();
+  } catch (error) {
+    if (!signal.aborted) throw error;
+    const waited = Math.round(performance.now() - started);
+    throw new NoAnswerError(`no answer to ${init.method ?? 'GET'} ${url} after ${waited} ms`, {
+      cause: error,
+    });
+  }
   return {
     status: response.status,
     body: (text ? JSON.parse(text) : undefined) as T,
