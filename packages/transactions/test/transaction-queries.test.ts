@@ -110,6 +110,24 @@ describe('TransactionQueries.stats against a real server', () => {
     expect(stats.generated_at).toBe(NOW.toISOString());
   });
 
+  it('counts with the count command, never an aggregation (the embedded server scans every record for one)', async () => {
+    const monitored = await openTestDatabase('queries_commands', { monitorCommands: true });
+    try {
+      const commands: string[] = [];
+      monitored.client.on('commandStarted', (event) => commands.push(event.commandName));
+      await monitored.repository.collection.insertOne(doc('counted', { status: TransactionStatus.FAILED }));
+      const queries = new TransactionQueries(monitored.db, {}, () => NOW);
+      commands.length = 0;
+      const stats = await queries.stats();
+      await queries.queueSnapshot();
+      expect(stats.counts.FAILED).toBe(1);
+      expect(commands).toContain('count');
+      expect(commands).not.toContain('aggregate');
+    } finally {
+      await monitored.drop();
+    }
+  });
+
   it('reports an empty queue as zeros and null percentiles', async () => {
     const stats = await new TransactionQueries(database.db).stats();
     expect(stats.counts).toEqual({ PROCESSING: 0, PROCESSED: 0, FAILED: 0 });
