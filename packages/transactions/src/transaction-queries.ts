@@ -180,7 +180,7 @@ export class TransactionQueries {
   /**
    * The `count` command rather than countDocuments: countDocuments is an aggregation ($match, then
    * $group), and the embedded server's aggregation reads every stored record, never an index, so
-   * each count cost a full scan under the collection's lock (seconds at 500,000 records, with the
+   * each count cost a full scan (seconds at 500,000 records, with the
    * dashboard asking every 2 s). `count` goes through the query planner on both servers: on MongoDB
    * it is the same index count as countDocuments' $match. countDocuments exists for sharded
    * clusters, where `count` can include orphaned documents; txhook's collection is not sharded.
