@@ -65,3 +65,11 @@ export function shutdownGraceMs(config: ApiConfig): number {
 export function shutdownDeadlineMs(config: ApiConfig): number {
   return config.SHUTDOWN_DRAIN_DELAY_MS + shutdownGraceMs(config) + 5_000;
 }
+
+/**
+ * The longest a webhook waits for the store before its answer is 503: two database round trips
+ * (MONGODB_TIMEOUT_MS each), so a write that the driver retries once still gets its 202.
+ */
+export function storeDeadlineMs(config: ApiConfig): number {
+  return 2 * config.MONGODB_TIMEOUT_MS;
+}

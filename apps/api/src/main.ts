@@ -6,7 +6,7 @@ import { connectAndSyncClock, createLogger, onShutdownSignal, openDatabase, runM
 import { TransactionQueries, TransactionStore } from '@txhook/transactions';
 import { Registry } from 'prom-client';
 import { createApp } from './app';
-import { loadApiConfig, shutdownDeadlineMs, shutdownGraceMs } from './config';
+import { loadApiConfig, shutdownDeadlineMs, shutdownGraceMs, storeDeadlineMs } from './config';
 import { Drain } from './drain';
 import { OperatorAuth } from './operator-auth';
 import { currentLogContext } from './request-context';
@@ -48,6 +48,7 @@ async function main(): Promise<void> {
     repository,
     logger,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    storeDeadlineMs: storeDeadlineMs(config),
     signature:
       config.WEBHOOK_SECRET || config.WEBHOOK_SOURCES
         ? {

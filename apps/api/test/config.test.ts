@@ -1,5 +1,5 @@
 import { ConfigError } from '@txhook/platform';
-import { loadApiConfig, shutdownDeadlineMs, shutdownGraceMs } from '../src/config';
+import { loadApiConfig, shutdownDeadlineMs, shutdownGraceMs, storeDeadlineMs } from '../src/config';
 
 describe('loadApiConfig', () => {
   it('applies the documented defaults', () => {
@@ -26,6 +26,11 @@ describe('loadApiConfig', () => {
     const slow = loadApiConfig({ SHUTDOWN_DRAIN_DELAY_MS: '3000', SHUTDOWN_GRACE_MS: '0' });
     expect(shutdownGraceMs(slow)).toBe(0);
     expect(shutdownDeadlineMs(slow)).toBe(8_000);
+  });
+
+  it('gives a webhook two database round trips to be stored before it answers 503', () => {
+    expect(storeDeadlineMs(loadApiConfig({}))).toBe(10_000);
+    expect(storeDeadlineMs(loadApiConfig({ MONGODB_TIMEOUT_MS: '1500' }))).toBe(3_000);
   });
 });
 

@@ -1,0 +1,55 @@
+/**
+ * The acknowledgement is a promise to the sender: an answer, always, and soon. Seen in the
+ * database-outage fault test: a webhook sent as the database stopped got no answer at all (the
+ * driver's write never settled), and the sender's connection hung for minutes. Here the real server
+ * withholds the insert's reply from a client that would wait for ever (no socket timeout): the API
+ * must still answer 503 + Retry-After by its deadline, and the sender's retry must be stored once.
+ */
+import {
+  type FaultableDatabase,
+  type HttpResult,
+  openFaultableDatabase,
+  requestJson,
+  sampleWebhook,
+} from '@txhook/test-kit';
+import { expectErrorShape, serve, type Served } from './serve';
+
+const DEADLINE_MS = 1_000;
+let database: FaultableDatabase;
+let served: Served;
+
+beforeAll(async () => {
+  database = await openFaultableDatabase('deadline', { socketTimeoutMS: 0 });
+  served = await serve(database.client, database.repository, { storeDeadlineMs: DEADLINE_MS });
+});
+afterAll(async () => {
+  await served.close();
+  await database.drop();
+});
+
+function post(body: object): Promise<HttpResult> {
+  return requestJson(`${served.baseUrl}/v1/webhooks/transactions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(15_000),
+  });
+}
+
+it('answers 503 + Retry-After by its deadline when the database never answers, and the retry is stored once', async () => {
+  await database.inject({ commands: ['insert'], delayMs: 60_000, times: 1 });
+  const webhook = sampleWebhook();
+  const first = await post(webhook);
+  expect(first.status).toBe(503);
+  expect(first.headers.get('retry-after')).toMatch(/^\d+$/);
+  expectErrorShape(first.body, 'unavailable');
+  // The deadline plus a wide margin for a shared machine; without it there was no answer at all.
+  expect(first.elapsedMs).toBeLessThan(DEADLINE_MS + 4_000);
+
+  await database.clear();
+  const retry = await post(webhook);
+  expect([200, 202]).toContain(retry.status);
+  expect(
+    await database.repository.collection.countDocuments({ transaction_id: webhook.transaction_id }),
+  ).toBe(1);
+}, 60_000);
