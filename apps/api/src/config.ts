@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   commaList,
   commonConfigShape,
+  databaseCallDeadlineMs,
   optionalWholeNumber,
   parseEnvironment,
   wholeNumber,
@@ -66,10 +67,7 @@ export function shutdownDeadlineMs(config: ApiConfig): number {
   return config.SHUTDOWN_DRAIN_DELAY_MS + shutdownGraceMs(config) + 5_000;
 }
 
-/**
- * The longest a webhook waits for the store before its answer is 503: two database round trips
- * (MONGODB_TIMEOUT_MS each), so a write that the driver retries once still gets its 202.
- */
+/** The longest a webhook waits for the store before its answer is 503 (see databaseCallDeadlineMs). */
 export function storeDeadlineMs(config: ApiConfig): number {
-  return 2 * config.MONGODB_TIMEOUT_MS;
+  return databaseCallDeadlineMs(config);
 }

@@ -2,7 +2,15 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
-import { connectAndSyncClock, createLogger, onShutdownSignal, openDatabase, runMain } from '@txhook/platform';
+import {
+  connectAndSyncClock,
+  createLogger,
+  databaseCallDeadlineMs,
+  onShutdownSignal,
+  openDatabase,
+  runMain,
+  withCallDeadlines,
+} from '@txhook/platform';
 import { LeaseQueue, TransactionStore } from '@txhook/transactions';
 import { Counter, Registry } from 'prom-client';
 import { externalCallTimeoutMs, loadWorkerConfig, shutdownDeadlineMs, shutdownGraceMs } from './config';
@@ -19,10 +27,16 @@ async function main(): Promise<void> {
   const { client, db, clock } = openDatabase(config, { maxPoolSize: 20 });
   // Lease times come from the database's clock, so workers with skewed clocks still agree.
   const store = new TransactionStore(db, () => clock.now());
-  const queue = new LeaseQueue(db, () => clock.now(), {
-    retentionDays: config.RETENTION_DAYS,
-    claimMode: config.CLAIM_MODE,
-  });
+  // Every queue call settles in bounded time, whatever the driver does: a claim or completion left
+  // hanging would stall the worker for good (see withCallDeadlines).
+  const queue = withCallDeadlines(
+    new LeaseQueue(db, () => clock.now(), {
+      retentionDays: config.RETENTION_DAYS,
+      claimMode: config.CLAIM_MODE,
+    }),
+    databaseCallDeadlineMs(config),
+    'LeaseQueue',
+  );
   const simulatedCall = simulatedExternalCall({
     delayMs: config.PROCESSING_DELAY_MS,
     failureRate: config.EXTERNAL_CALL_FAILURE_RATE,

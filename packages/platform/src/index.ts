@@ -1,4 +1,5 @@
 export * from './batcher';
+export * from './call-deadline';
 export * from './config';
 export * from './database-clock';
 export * from './database-startup';

@@ -1,0 +1,38 @@
+/**
+ * The worker reaches the database only through LeaseQueue, and its composition root bounds every
+ * call (withCallDeadlines): a claim, renewal or completion that the driver never settles (seen when
+ * the database stopped mid-write) must not stall the worker for ever. Here the real server withholds
+ * its reply from a client that has no socket timeout, so only the deadline can end the call.
+ */
+import { DatabaseNotReadyError, withCallDeadlines } from '@txhook/platform';
+import { openFaultableDatabase, sampleWebhook, type FaultableDatabase } from '@txhook/test-kit';
+import { LeaseQueue } from '../src/lease-queue';
+import { transactionWebhookSchema } from '../src/schemas';
+
+const DEADLINE_MS = 1_000;
+let database: FaultableDatabase;
+
+beforeAll(async () => {
+  database = await openFaultableDatabase('lease_deadline', { socketTimeoutMS: 0 });
+});
+afterAll(async () => {
+  await database.drop();
+});
+
+it('a claim the database never answers fails by the deadline as a transient error; the next one claims', async () => {
+  await database.repository.recordWebhook(transactionWebhookSchema.parse(sampleWebhook()));
+  const queue = withCallDeadlines(new LeaseQueue(database.db), DEADLINE_MS, 'LeaseQueue');
+  // Members that are not promises pass through untouched.
+  expect(queue.claimMode).toBe('batch');
+  expect(queue.clockNow()).toBeInstanceOf(Date);
+
+  await database.inject({ commands: ['find', 'update', 'findAndModify'], delayMs: 60_000, times: 1 });
+  const started = performance.now();
+  await expect(queue.claim('worker-a', 30_000, 10)).rejects.toBeInstanceOf(DatabaseNotReadyError);
+  // The deadline plus a wide margin for a shared machine; without it the call never ended.
+  expect(performance.now() - started).toBeLessThan(DEADLINE_MS + 4_000);
+
+  await database.clear();
+  const round = await queue.claim('worker-a', 30_000, 10);
+  expect(round.claimed).toHaveLength(1);
+}, 60_000);
