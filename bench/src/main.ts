@@ -514,10 +514,10 @@ function mixedCpuReport(runs: MixedRun[]): string[] {
   const measured = runs.flatMap((run) => run.rows.map((row) => ({ run, row }))).filter(({ row }) => row.cpu);
   if (measured.length === 0) return [];
   const lines = [
-    'CPU seconds per process during the measured load (from `/proc/<pid>/stat`; the load generator is the bench process: autocannon and reading the API’s and workers’ log lines), and per 1,000 acknowledged webhooks. `PROCESSED` counts the records finished when the load stopped.',
+    "CPU seconds per process during the measured load (from `/proc/<pid>/stat`; whole machine: the busy time of every core from `/proc/stat`, other engineers' work included (per-process and machine figures are sampled differently: a few % apart); the load generator is the bench process: autocannon and reading the API’s and workers’ log lines), and per 1,000 acknowledged webhooks. `PROCESSED` counts the records finished when the load stopped.",
     '',
-    '| backend | call | run | seconds | load generator | API | workers | database | total (cores) | API per 1k | workers per 1k | database per 1k | PROCESSED |',
-    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| backend | call | run | seconds | load generator | API | workers | database | ours (cores) | whole machine (cores) | API per 1k | workers per 1k | database per 1k | PROCESSED |',
+    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const { run, row } of measured) {
     const cpu = row.cpu!;
@@ -525,7 +525,7 @@ function mixedCpuReport(runs: MixedRun[]): string[] {
     const acked = (acknowledgedPerSecond(row.load) * cpu.seconds) / 1000;
     const per1k = (seconds: number) => (acked > 0 ? (seconds / acked).toFixed(2) : '–');
     lines.push(
-      `| ${run.backend} | ${row.callMs / 1000} s | ${row.scenario} | ${cpu.seconds.toFixed(1)} | ${cpu.loadGenerator.toFixed(2)} | ${cpu.api.toFixed(2)} | ${cpu.workers.toFixed(2)} | ${cpu.database.toFixed(2)} | ${total.toFixed(2)} (${(total / cpu.seconds).toFixed(2)}) | ${per1k(cpu.api)} | ${per1k(cpu.workers)} | ${per1k(cpu.database)} | ${row.processed ?? '–'} |`,
+      `| ${run.backend} | ${row.callMs / 1000} s | ${row.scenario} | ${cpu.seconds.toFixed(1)} | ${cpu.loadGenerator.toFixed(2)} | ${cpu.api.toFixed(2)} | ${cpu.workers.toFixed(2)} | ${cpu.database.toFixed(2)} | ${total.toFixed(2)} (${(total / cpu.seconds).toFixed(2)}) | ${cpu.machine === undefined ? '–' : `${cpu.machine.toFixed(2)} (${(cpu.machine / cpu.seconds).toFixed(2)})`} | ${per1k(cpu.api)} | ${per1k(cpu.workers)} | ${per1k(cpu.database)} | ${row.processed ?? '–'} |`,
     );
   }
   lines.push('');

@@ -4,7 +4,7 @@
  */
 import { TransactionStatus } from '@txhook/transactions';
 import { postLoad, type LoadResult } from './load';
-import { cpuSeconds, withStack, type Stack } from './harness';
+import { cpuSeconds, machineBusySeconds, withStack, type Stack } from './harness';
 
 /** CPU seconds each process used during the measured load (the warm-up excluded). */
 export interface MixedCpu {
@@ -13,6 +13,8 @@ export interface MixedCpu {
   api: number;
   workers: number;
   database: number;
+  /** Every process of the machine (other engineers' work included), for what was left to ours. */
+  machine?: number;
   /** Wall-clock seconds of the measured load, for the share of the machine's cores. */
   seconds: number;
 }
@@ -45,6 +47,7 @@ function cpuNow(stack: Stack, databasePid: number | undefined) {
     api: cpuSeconds(stack.api.child.pid),
     workers: stack.workers.reduce((sum, worker) => sum + cpuSeconds(worker.child.pid), 0),
     database: cpuSeconds(databasePid),
+    machine: machineBusySeconds(),
     at: performance.now(),
   };
 }
@@ -68,6 +71,7 @@ async function scenario(
       api: round(after.api - before.api),
       workers: round(after.workers - before.workers),
       database: round(after.database - before.database),
+      machine: round(after.machine - before.machine),
       seconds: round((after.at - before.at) / 1000),
     };
     const processed = await stack.collection.countDocuments({ status: TransactionStatus.PROCESSED });
