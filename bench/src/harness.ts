@@ -66,6 +66,37 @@ export function rssMb(pid: number | undefined): number {
   }
 }
 
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc (Linux; clock ticks of
+ * 1/100 s, the kernel's USER_HZ on every architecture Node runs on here). 0 once it is gone.
+ */
+export function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds all processes of the machine have used so far (busy time of every core, /proc/stat). */
+export function machineBusySeconds(): number {
+  try {
+    const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
+      .split('\n')[0]!
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
@@ -74,6 +105,7 @@ export function percentile(sorted: number[], p: number): number {
 
 export interface Stack {
   baseUrl: string;
+  api: AppProcess;
   /** What the API and workers run with: more workers can be started with it. */
   env: Record<string, string>;
   workers: AppProcess[];
@@ -107,6 +139,7 @@ export async function withStack<T>(
     const db = client.db(env.MONGODB_DB);
     return await task({
       baseUrl,
+      api,
       env,
       workers: workerProcesses,
       db,

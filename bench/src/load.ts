@@ -9,6 +9,11 @@ export interface LoadResult {
   max: number;
   /** Responses slower than the 500 ms acknowledgement contract. */
   over500ms: number;
+  /**
+   * Responses that are not an acknowledgement within 500 ms: slower, or not a 2xx (a 503 too).
+   * Absent from results recorded before it was counted.
+   */
+  missedAcks?: number;
   errors: number;
   non2xx: number;
   timeouts: number;
@@ -37,6 +42,7 @@ export async function postLoad(options: {
   overallRate?: number;
 }): Promise<LoadResult> {
   let over500ms = 0;
+  let missedAcks = 0;
   let instance: autocannon.Instance | undefined;
   const finished = new Promise<autocannon.Result>((resolve, reject) => {
     instance = autocannon(
@@ -53,8 +59,9 @@ export async function postLoad(options: {
       (error, result) => (error ? reject(error as Error) : resolve(result)),
     );
   });
-  instance?.on('response', (_client, _status, _bytes, responseTimeMs) => {
+  instance?.on('response', (_client, status, _bytes, responseTimeMs) => {
     if (responseTimeMs > 500) over500ms += 1;
+    if (responseTimeMs > 500 || status < 200 || status > 299) missedAcks += 1;
   });
   const result = await finished;
   return {
@@ -64,6 +71,7 @@ export async function postLoad(options: {
     p999: result.latency.p99_9,
     max: result.latency.max,
     over500ms,
+    missedAcks,
     errors: result.errors,
     non2xx: result.non2xx,
     timeouts: result.timeouts,

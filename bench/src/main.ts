@@ -18,7 +18,7 @@ import { GROWTH_OPERATIONS, growth, type GrowthResult } from './growth';
 import { startApi, startBaseline, type AppProcess } from './harness';
 import { lagUnderLoad, type LagResult } from './lag';
 import { postLoad, type LoadResult } from './load';
-import { mixedLoad, mixedVerdict, type MixedRow } from './mixed';
+import { acknowledgedPerSecond, mixedLoad, mixedVerdict, type MixedRow } from './mixed';
 
 const DOCS = path.resolve(__dirname, '..', '..', 'docs');
 const RESULTS = path.join(DOCS, 'bench', 'results.json');
@@ -137,7 +137,11 @@ function baseVariants(): DatabaseVariant[] {
  * A database server of the variant (H2 with a data file, as `npm start` runs it; launcher defaults
  * for what the variant leaves open); BENCH_JFR_DIR records a Flight Recorder profile there.
  */
-async function withDatabase<T>(variant: DatabaseVariant, name: string, task: (url: string) => Promise<T>) {
+async function withDatabase<T>(
+  variant: DatabaseVariant,
+  name: string,
+  task: (url: string, databasePid: number | undefined) => Promise<T>,
+) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'txhook-bench-'));
   const jfrDir = process.env.BENCH_JFR_DIR;
   const file = `${name}-${variant.label.replace(/[^a-z0-9]+/gi, '-')}.jfr`;
@@ -156,7 +160,7 @@ async function withDatabase<T>(variant: DatabaseVariant, name: string, task: (ur
       : {}),
   });
   try {
-    return await task(database.url);
+    return await task(database.url, database.process.pid);
   } finally {
     await database.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -169,8 +173,13 @@ async function mixedRuns(): Promise<MixedRun[]> {
   const workerCounts = list(process.env.BENCH_MIXED_WORKERS, '1,3').map(Number);
   for (const callSeconds of list(process.env.BENCH_MIXED_CALLS_S, '5,30').map(Number)) {
     for (const variant of variants()) {
-      const rows = await withDatabase(variant, `mixed-${callSeconds}s`, (url) =>
-        mixedLoad(url, { durationSeconds, callMs: callSeconds * 1000, workerCounts }),
+      const rows = await withDatabase(variant, `mixed-${callSeconds}s`, (url, databasePid) =>
+        mixedLoad(url, {
+          durationSeconds,
+          callMs: callSeconds * 1000,
+          workerCounts,
+          ...(databasePid ? { databasePid } : {}),
+        }),
       );
       runs.push({ backend: variant.label, date: new Date().toISOString(), rows });
     }
@@ -495,7 +504,31 @@ function mixedReport(runs: MixedRun[]): string[] {
     '',
     `Runs: ${runs.map((run) => `${run.backend} at ${run.date}`).join('; ')}. Variants without a GC name use the launcher's default.`,
     '',
+    ...mixedCpuReport(runs),
   );
+  return lines;
+}
+
+/** Where the 2 cores went in each measured load (rows recorded before CPU was measured are left out). */
+function mixedCpuReport(runs: MixedRun[]): string[] {
+  const measured = runs.flatMap((run) => run.rows.map((row) => ({ run, row }))).filter(({ row }) => row.cpu);
+  if (measured.length === 0) return [];
+  const lines = [
+    "CPU seconds per process during the measured load (from `/proc/<pid>/stat`; whole machine: the busy time of every core from `/proc/stat`, other engineers' work included (per-process and machine figures are sampled differently: a few % apart); the load generator is the bench process: autocannon and reading the API’s and workers’ log lines), and per 1,000 acknowledged webhooks. `PROCESSED` counts the records finished when the load stopped.",
+    '',
+    '| backend | call | run | seconds | load generator | API | workers | database | ours (cores) | whole machine (cores) | API per 1k | workers per 1k | database per 1k | PROCESSED |',
+    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const { run, row } of measured) {
+    const cpu = row.cpu!;
+    const total = cpu.loadGenerator + cpu.api + cpu.workers + cpu.database;
+    const acked = (acknowledgedPerSecond(row.load) * cpu.seconds) / 1000;
+    const per1k = (seconds: number) => (acked > 0 ? (seconds / acked).toFixed(2) : '–');
+    lines.push(
+      `| ${run.backend} | ${row.callMs / 1000} s | ${row.scenario} | ${cpu.seconds.toFixed(1)} | ${cpu.loadGenerator.toFixed(2)} | ${cpu.api.toFixed(2)} | ${cpu.workers.toFixed(2)} | ${cpu.database.toFixed(2)} | ${total.toFixed(2)} (${(total / cpu.seconds).toFixed(2)}) | ${cpu.machine === undefined ? '–' : `${cpu.machine.toFixed(2)} (${(cpu.machine / cpu.seconds).toFixed(2)})`} | ${per1k(cpu.api)} | ${per1k(cpu.workers)} | ${per1k(cpu.database)} | ${row.processed ?? '–'} |`,
+    );
+  }
+  lines.push('');
   return lines;
 }
 

@@ -2,8 +2,22 @@
  * Mixed load: ingest at 64 connections while real worker processes drain what is being posted,
  * against the API alone in the same run (same database server, same duration, one after another).
  */
+import { TransactionStatus } from '@txhook/transactions';
 import { postLoad, type LoadResult } from './load';
-import { withStack } from './harness';
+import { cpuSeconds, machineBusySeconds, withStack, type Stack } from './harness';
+
+/** CPU seconds each process used during the measured load (the warm-up excluded). */
+export interface MixedCpu {
+  /** This process: autocannon, and reading the API's and workers' log lines. */
+  loadGenerator: number;
+  api: number;
+  workers: number;
+  database: number;
+  /** Every process of the machine (other engineers' work included), for what was left to ours. */
+  machine?: number;
+  /** Wall-clock seconds of the measured load, for the share of the machine's cores. */
+  seconds: number;
+}
 
 export interface MixedRow {
   /** e.g. "API alone", "API + 1 worker" */
@@ -11,23 +25,57 @@ export interface MixedRow {
   workers: number;
   callMs: number;
   load: LoadResult;
+  cpu?: MixedCpu;
+  /** Records PROCESSED when the load stopped (posted during the warm-up and the load). */
+  processed?: number;
 }
 
 export interface MixedOptions {
   durationSeconds: number;
   callMs: number;
   workerCounts: readonly number[];
+  /** The database server's process, for its CPU time. */
+  databasePid?: number;
   /** Extra environment for the API and workers (e.g. NODE_OPTIONS=--cpu-prof for a profile). */
   env?: Record<string, string>;
 }
 
-async function scenario(mongoUrl: string, workers: number, options: MixedOptions): Promise<LoadResult> {
+function cpuNow(stack: Stack, databasePid: number | undefined) {
+  const own = process.cpuUsage();
+  return {
+    loadGenerator: (own.user + own.system) / 1e6,
+    api: cpuSeconds(stack.api.child.pid),
+    workers: stack.workers.reduce((sum, worker) => sum + cpuSeconds(worker.child.pid), 0),
+    database: cpuSeconds(databasePid),
+    machine: machineBusySeconds(),
+    at: performance.now(),
+  };
+}
+
+async function scenario(
+  mongoUrl: string,
+  workers: number,
+  options: MixedOptions,
+): Promise<Pick<MixedRow, 'load' | 'cpu' | 'processed'>> {
   const settings = { PROCESSING_DELAY_MS: String(options.callMs), ...options.env };
-  return withStack(mongoUrl, 'mixed', settings, workers, async ({ baseUrl }) => {
-    const url = `${baseUrl}/v1/webhooks/transactions`;
+  return withStack(mongoUrl, 'mixed', settings, workers, async (stack) => {
+    const url = `${stack.baseUrl}/v1/webhooks/transactions`;
     // Warm-up (JIT, pools): short, so the workers have little backlog when the measurement starts.
     await postLoad({ url, connections: 64, durationSeconds: 2 });
-    return postLoad({ url, connections: 64, durationSeconds: options.durationSeconds });
+    const before = cpuNow(stack, options.databasePid);
+    const load = await postLoad({ url, connections: 64, durationSeconds: options.durationSeconds });
+    const after = cpuNow(stack, options.databasePid);
+    const round = (seconds: number) => Math.round(seconds * 100) / 100;
+    const cpu: MixedCpu = {
+      loadGenerator: round(after.loadGenerator - before.loadGenerator),
+      api: round(after.api - before.api),
+      workers: round(after.workers - before.workers),
+      database: round(after.database - before.database),
+      machine: round(after.machine - before.machine),
+      seconds: round((after.at - before.at) / 1000),
+    };
+    const processed = await stack.collection.countDocuments({ status: TransactionStatus.PROCESSED });
+    return { load, cpu, processed };
   });
 }
 
@@ -41,16 +89,28 @@ export async function mixedLoad(mongoUrl: string, options: MixedOptions): Promis
       scenario: name,
       workers,
       callMs: options.callMs,
-      load: await scenario(mongoUrl, workers, options),
+      ...(await scenario(mongoUrl, workers, options)),
     });
   }
   return rows;
 }
 
+/**
+ * Acknowledged webhooks per second: a non-2xx answer (a 503 the sender must retry, say) or a
+ * socket error is not an acknowledgement, whatever autocannon counts as a request.
+ */
+export function acknowledgedPerSecond(load: LoadResult): number {
+  if (load.total === 0) return 0;
+  return (load.requestsPerSecond * (load.total - load.non2xx - load.errors)) / load.total;
+}
+
 /** The issue's goal for one row against the API-alone row of the same run. */
 export function mixedVerdict(row: MixedRow, alone: MixedRow) {
-  const slow = row.load.over500ms + row.load.timeouts;
-  const throughput = row.load.requestsPerSecond / alone.load.requestsPerSecond;
+  // Every request without a timely acknowledgement misses the contract: slow or non-2xx answers
+  // (results from before missedAcks was recorded: over 500 ms and non-2xx), timeouts, socket errors.
+  const missed = row.load.missedAcks ?? row.load.over500ms + row.load.non2xx;
+  const slow = missed + row.load.timeouts + row.load.errors;
+  const throughput = acknowledgedPerSecond(row.load) / acknowledgedPerSecond(alone.load);
   const p99Ratio = row.load.p99 / alone.load.p99;
   return {
     slow,

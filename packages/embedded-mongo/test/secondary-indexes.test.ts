@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   Double,
+  Long,
   MongoClient,
+  ObjectId,
   type Collection,
   type Db,
   type Document,
@@ -330,6 +332,64 @@ describe.each(BACKENDS)('secondary indexes, %s backend', (backend) => {
     },
     180_000,
   );
+
+  it('orders integers (32- and 64-bit), doubles, strings, dates and ObjectIds exactly as without the indexes', async () => {
+    // The index compares two values of the same class directly (String, Instant, ObjectId, Long,
+    // Integer) and leaves every other pair to the library: equal integers of both widths, doubles
+    // between them, and the other types must keep the library's order and equality.
+    await withServer(backend, async (db) => {
+      const rng = random(7);
+      const indexed = db.collection('indexed');
+      const plain = db.collection('plain');
+      await indexed.createIndexes([...TRANSACTION_INDEXES]);
+      await plain.insertOne({ marker: true });
+      await plain.deleteMany({});
+      const value = (): unknown => {
+        const n = rng.int(20) - 10;
+        switch (rng.int(7)) {
+          case 0:
+            return n;
+          case 1:
+            return Long.fromNumber(n);
+          case 2:
+            return Long.fromString(rng.int(2) === 0 ? '9007199254740993' : '-9007199254740993');
+          case 3:
+            return new Double(n + 0.5);
+          case 4:
+            return `s${rng.int(30)}`;
+          case 5:
+            return new Date(BASE + rng.int(50) * 1000);
+          default:
+            return new ObjectId();
+        }
+      };
+      const docs = Array.from({ length: 400 }, (_, i) => ({
+        _id: new ObjectId(),
+        transaction_id: `tx-${i}`,
+        status: 'PROCESSING',
+        created_at: value(),
+        due_at: value(),
+      }));
+      await indexed.insertMany(docs.map((doc) => ({ ...doc })));
+      await plain.insertMany(docs.map((doc) => ({ ...doc })));
+      for (let round = 0; round < 40; round++) {
+        const bound = value();
+        const shapes: ReturnType<typeof queries> = [
+          { filter: {}, sort: { created_at: -1, _id: -1 }, limit: 1 + rng.int(60) },
+          { filter: {}, sort: { created_at: 1, _id: 1 }, limit: 1 + rng.int(60) },
+          { filter: { created_at: { $lte: bound } }, sort: { created_at: -1, _id: -1 }, limit: 25 },
+          { filter: { status: 'PROCESSING', due_at: { $lte: bound } }, sort: { due_at: 1 }, limit: 30 },
+          { filter: { status: 'PROCESSING', due_at: bound } },
+          { filter: { status: 'PROCESSING', due_at: { $gt: bound } } },
+          { filter: { _id: rng.pick(docs)._id } },
+        ];
+        for (const query of shapes) {
+          const expected = await answers(plain, query);
+          expect({ query, found: await answers(indexed, query) }).toEqual({ query, found: expected });
+        }
+      }
+    });
+  }, 90_000);
 
   it('lists the same indexes as the library does without them', async () => {
     const listed: Document[][] = [];

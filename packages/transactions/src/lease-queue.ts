@@ -38,6 +38,11 @@ const CLAIM_COUNTERS = { claims: 1, unsettled_claims: 1 } as const;
 /** A call that ended in failure: one attempt spent, and the lease ended with an outcome. */
 const FAILED_CALL = { attempts: 1, unsettled_claims: -1 } as const;
 const DEFAULT_CLAIM_LANES = 16;
+/**
+ * Most ids in one `$in` read-back. The embedded server compares every candidate with every listed
+ * id while it holds the collection's lock (n² per read): 256 keeps one read to milliseconds.
+ */
+export const READ_BACK_CHUNK = 256;
 /** What every end of a lease writes: nobody holds the record any more. */
 const NO_LEASE = { lease_owner: null, lease_token: null, lease_expires_at: null } as const;
 
@@ -296,27 +301,48 @@ export class LeaseQueue {
       ...(Object.keys(increments).length > 0 ? { $inc: increments } : {}),
     };
     // One fenced updateOne per lease, in one round trip: each is answered from the fence index.
-    await this.collection.bulkWrite(
+    const result = await this.collection.bulkWrite(
       leases.map((lease) => ({
         updateOne: { filter: leaseFence(lease.transaction_id, lease.lease_token), update },
       })),
       { ordered: false },
     );
-    // Read by transaction_id alone (index-served) and keep what `owner` holds.
-    const records = await this.collection
-      .find(
-        { transaction_id: { $in: leases.map((lease) => lease.transaction_id) } },
-        // The write just made must be seen: read the primary.
-        {
-          projection: { transaction_id: 1, lease_token: 1, lease_owner: 1, status: 1 },
-          readPreference: 'primary',
-        },
-      )
-      .toArray();
+    // Every fence matched: each record is still PROCESSING under the token given (tokens are
+    // fresh per claim, so its owner's), and nothing needs reading back.
+    if (result.matchedCount === leases.length) {
+      return new Map(leases.map((lease) => [lease.transaction_id, lease.lease_token]));
+    }
+    // Some lease is not (or no longer) ours: read by transaction_id alone (index-served) and keep
+    // what `owner` holds. The write just made must be seen: read the primary.
+    const records = await this.readBack(
+      leases.map((lease) => lease.transaction_id),
+      { transaction_id: 1, lease_token: 1, lease_owner: 1, status: 1 },
+    );
     const held = records.filter(
       (doc) => doc.lease_owner === owner && doc.status === TransactionStatus.PROCESSING,
     );
     return new Map(held.map((doc) => [doc.transaction_id, doc.lease_token ?? '']));
+  }
+
+  /**
+   * The records of `ids`, read by transaction_id (index-served) from the primary, READ_BACK_CHUNK
+   * ids per query one after another, so the embedded server's per-query lock stays short and
+   * inserts interleave. Real MongoDB answers either shape from the index.
+   */
+  private async readBack(
+    ids: readonly string[],
+    projection: Partial<Record<keyof TransactionDocument, 1>>,
+  ): Promise<TransactionDocument[]> {
+    const records: TransactionDocument[] = [];
+    for (let start = 0; start < ids.length; start += READ_BACK_CHUNK) {
+      const chunk = ids.slice(start, start + READ_BACK_CHUNK);
+      records.push(
+        ...(await this.collection
+          .find({ transaction_id: { $in: chunk } }, { projection, readPreference: 'primary' })
+          .toArray()),
+      );
+    }
+    return records;
   }
 
   /**
@@ -349,12 +375,7 @@ export class LeaseQueue {
     if (result.modifiedCount === items.length) return new Set(ids);
     // Read by transaction_id alone (index-served) and keep those finished under a given lease.
     const given = new Set(items.map((item) => `${item.transaction_id}\u0000${item.lease_token}`));
-    const records = await this.collection
-      .find(
-        { transaction_id: { $in: ids } },
-        { projection: { transaction_id: 1, finished_lease_token: 1, status: 1 } },
-      )
-      .toArray();
+    const records = await this.readBack(ids, { transaction_id: 1, finished_lease_token: 1, status: 1 });
     return new Set(
       records
         .filter(

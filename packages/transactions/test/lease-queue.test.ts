@@ -2,8 +2,15 @@
  * The lease queue against a real server, in both claim modes: the same guarantees whichever
  * primitive claims (findOneAndUpdate per record, or the batched find + updateMany + read-back).
  */
+import type { CommandStartedEvent, Document } from 'mongodb';
 import { CLAIM_MODES } from '../src/claim-mode';
-import { leaseFence, LeaseQueue, type ClaimedTransaction, type LeaseRef } from '../src/lease-queue';
+import {
+  leaseFence,
+  LeaseQueue,
+  READ_BACK_CHUNK,
+  type ClaimedTransaction,
+  type LeaseRef,
+} from '../src/lease-queue';
 import { TRANSACTION_INDEXES, TransactionStore } from '../src/transaction-store';
 import { TransactionStatus } from '../src/transaction';
 import { transactionWebhookSchema } from '../src/schemas';
@@ -324,5 +331,76 @@ describe.each(CLAIM_MODES)('leases, claim mode %s', (claimMode) => {
     );
     const afterTheirs = await queue.finish(batch);
     expect([...afterTheirs].sort()).toEqual([...finished].sort());
+  });
+});
+
+/**
+ * A worker renews every lease it holds in one heartbeat (thousands while calls run). The embedded
+ * server matches a `$in` read-back by comparing each candidate with every listed value while it
+ * holds the collection's lock: thousands of ids cost seconds in which no webhook can be stored
+ * (the mixed-load profile, bench/analysis.md). So the lease writes read back only when some lease
+ * was not ours, and then in chunks of at most READ_BACK_CHUNK ids.
+ */
+describe('lease writes of many leases, watched through command monitoring', () => {
+  let watched: TestDatabase;
+  const finds: Document[] = [];
+  let queue: LeaseQueue;
+  let store: TransactionStore;
+  const records = READ_BACK_CHUNK + 44;
+
+  beforeAll(async () => {
+    watched = await openTestDatabase('lease_queue_commands', { monitorCommands: true });
+    watched.client.on('commandStarted', (event: CommandStartedEvent) => {
+      if (event.commandName === 'find') finds.push(event.command);
+    });
+    queue = new LeaseQueue(watched.db, undefined, { claimMode: 'batch' });
+    store = new TransactionStore(watched.db);
+  });
+  afterAll(async () => {
+    await watched.drop();
+  });
+
+  /** A fresh set of `records` claimed records, and no find seen yet. */
+  async function claimAll(): Promise<ClaimedTransaction[]> {
+    await store.collection.deleteMany({});
+    await Promise.all(Array.from({ length: records }, () => store.recordWebhook(webhook())));
+    const claimed = (await queue.claim('worker-a', 60_000, records)).claimed;
+    expect(claimed).toHaveLength(records);
+    finds.length = 0;
+    return claimed;
+  }
+
+  const idsPerFind = () =>
+    finds.map((find) => (find.filter as { transaction_id: { $in: string[] } }).transaction_id.$in.length);
+
+  it('renews and counts calls of leases that are all still ours without reading them back', async () => {
+    const claimed = await claimAll();
+    const renewed = await queue.renew('worker-a', claimed.map(leaseOf), 60_000);
+    expect(renewed).toEqual(new Map(claimed.map((record) => [record.transaction_id, record.lease_token])));
+    const started = await queue.startCalls('worker-a', claimed.map(leaseOf), 60_000);
+    expect(started.size).toBe(records);
+    expect(finds).toEqual([]);
+    const stored = await store.collection.find({}, { projection: { calls: 1 } }).toArray();
+    expect(stored.map((doc) => doc.calls)).toEqual(Array(records).fill(1));
+  });
+
+  it('reads back in chunks of at most READ_BACK_CHUNK ids when a lease was lost, and still answers per record', async () => {
+    const claimed = await claimAll();
+    const lost = claimed[7]!;
+    await store.collection.updateOne(
+      { transaction_id: lost.transaction_id },
+      { $set: { lease_owner: 'worker-b', lease_token: 'taken-over' } },
+    );
+    const renewed = await queue.renew('worker-a', claimed.map(leaseOf), 60_000);
+    expect(renewed.size).toBe(records - 1);
+    expect(renewed.has(lost.transaction_id)).toBe(false);
+    expect(Math.max(...idsPerFind())).toBeLessThanOrEqual(READ_BACK_CHUNK);
+    expect(idsPerFind().reduce((sum, n) => sum + n, 0)).toBe(records);
+
+    finds.length = 0;
+    const finished = await queue.finish(claimed.map(leaseOf));
+    expect(finished.size).toBe(records - 1);
+    expect(finished.has(lost.transaction_id)).toBe(false);
+    expect(Math.max(...idsPerFind())).toBeLessThanOrEqual(READ_BACK_CHUNK);
   });
 });
