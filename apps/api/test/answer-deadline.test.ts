@@ -11,10 +11,17 @@ import {
   openFaultableDatabase,
   requestJson,
   sampleWebhook,
+  sleep,
 } from '@txhook/test-kit';
 import { expectErrorShape, serve, type Served } from './serve';
 
 const DEADLINE_MS = 1_000;
+/**
+ * How long the server withholds the reply: far past the deadline, yet short, because the server
+ * holds one of its network threads meanwhile, and other tests' connections on that thread wait too.
+ */
+const WITHHELD_MS = 8_000;
+let withheldUntil = 0;
 let database: FaultableDatabase;
 let served: Served;
 
@@ -23,6 +30,8 @@ beforeAll(async () => {
   served = await serve(database.client, database.repository, { storeDeadlineMs: DEADLINE_MS });
 });
 afterAll(async () => {
+  // The next test file shares the server: leave it with no reply still held back.
+  await sleep(Math.max(0, withheldUntil - Date.now()));
   await served.close();
   await database.drop();
 });
@@ -37,7 +46,8 @@ function post(body: object): Promise<HttpResult> {
 }
 
 it('answers 503 + Retry-After by its deadline when the database never answers, and the retry is stored once', async () => {
-  await database.inject({ commands: ['insert'], delayMs: 60_000, times: 1 });
+  await database.inject({ commands: ['insert'], delayMs: WITHHELD_MS, times: 1 });
+  withheldUntil = Date.now() + WITHHELD_MS + 500;
   const webhook = sampleWebhook();
   const first = await post(webhook);
   expect(first.status).toBe(503);
