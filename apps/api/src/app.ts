@@ -27,8 +27,6 @@ export interface AppDependencies {
   logger: Logger;
   bodyLimitBytes: number;
   healthPingTimeoutMs?: number;
-  /** How long a webhook waits for the store before the answer is 503 (default 10 s). */
-  storeDeadlineMs?: number;
   /** Webhook signature check; undefined turns it off (development only). */
   signature?: SignatureOptions | undefined;
   /** Requests per minute per client IP; undefined = no limit. */

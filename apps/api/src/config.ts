@@ -2,7 +2,6 @@ import { z } from 'zod';
 import {
   commaList,
   commonConfigShape,
-  databaseCallDeadlineMs,
   optionalWholeNumber,
   parseEnvironment,
   wholeNumber,
@@ -65,9 +64,4 @@ export function shutdownGraceMs(config: ApiConfig): number {
  */
 export function shutdownDeadlineMs(config: ApiConfig): number {
   return config.SHUTDOWN_DRAIN_DELAY_MS + shutdownGraceMs(config) + 5_000;
-}
-
-/** The longest a webhook waits for the store before its answer is 503 (see databaseCallDeadlineMs). */
-export function storeDeadlineMs(config: ApiConfig): number {
-  return databaseCallDeadlineMs(config);
 }

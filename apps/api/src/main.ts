@@ -2,11 +2,19 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import { connectAndSyncClock, createLogger, onShutdownSignal, openDatabase, runMain } from '@txhook/platform';
+import {
+  connectAndSyncClock,
+  createLogger,
+  databaseCallDeadlineMs,
+  onShutdownSignal,
+  openDatabase,
+  runMain,
+  withCallDeadlines,
+} from '@txhook/platform';
 import { TransactionQueries, TransactionStore } from '@txhook/transactions';
 import { Registry } from 'prom-client';
 import { createApp } from './app';
-import { loadApiConfig, shutdownDeadlineMs, shutdownGraceMs, storeDeadlineMs } from './config';
+import { loadApiConfig, shutdownDeadlineMs, shutdownGraceMs } from './config';
 import { Drain } from './drain';
 import { OperatorAuth } from './operator-auth';
 import { currentLogContext } from './request-context';
@@ -22,7 +30,11 @@ async function main(): Promise<void> {
   const { client, db, clock } = openDatabase(config);
   // A new record's created_at and first due time, requeues and expiries use the database's clock,
   // as the workers' leases do: an API host whose clock is ahead would otherwise delay new work.
-  const repository = new TransactionStore(db, () => clock.now());
+  const store = new TransactionStore(db, () => clock.now());
+  // What requests call settles in bounded time, whatever the driver does: a webhook past it is
+  // answered 503 (see withCallDeadlines). Index creation at start-up stays unbounded: on a large
+  // collection it may rightly take longer than that.
+  const repository = withCallDeadlines(store, databaseCallDeadlineMs(config), 'TransactionStore');
   let stopClockSync: (() => void) | undefined;
   let server: Server | undefined;
   const drain = new Drain();
@@ -40,7 +52,7 @@ async function main(): Promise<void> {
     logger.info('api stopped');
   });
 
-  stopClockSync = await connectAndSyncClock(client, clock, logger, () => repository.ensureIndexes());
+  stopClockSync = await connectAndSyncClock(client, clock, logger, () => store.ensureIndexes());
   for (const warning of posture.warnings)
     logger[config.NODE_ENV === 'production' ? 'error' : 'warn'](warning);
   const app = createApp({
@@ -48,7 +60,6 @@ async function main(): Promise<void> {
     repository,
     logger,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
-    storeDeadlineMs: storeDeadlineMs(config),
     signature:
       config.WEBHOOK_SECRET || config.WEBHOOK_SOURCES
         ? {

@@ -5,6 +5,7 @@
  * withholds the insert's reply from a client that would wait for ever (no socket timeout): the API
  * must still answer 503 + Retry-After by its deadline, and the sender's retry must be stored once.
  */
+import { withCallDeadlines } from '@txhook/platform';
 import {
   type FaultableDatabase,
   type HttpResult,
@@ -27,7 +28,9 @@ let served: Served;
 
 beforeAll(async () => {
   database = await openFaultableDatabase('deadline', { socketTimeoutMS: 0 });
-  served = await serve(database.client, database.repository, { storeDeadlineMs: DEADLINE_MS });
+  // Bounded as the API's composition root bounds it (apps/api/src/main.ts).
+  const repository = withCallDeadlines(database.repository, DEADLINE_MS, 'TransactionStore');
+  served = await serve(database.client, repository);
 });
 afterAll(async () => {
   // The next test file shares the server: leave it with no reply still held back.

@@ -1,5 +1,5 @@
-import { ConfigError } from '@txhook/platform';
-import { loadApiConfig, shutdownDeadlineMs, shutdownGraceMs, storeDeadlineMs } from '../src/config';
+import { ConfigError, databaseCallDeadlineMs } from '@txhook/platform';
+import { loadApiConfig, shutdownDeadlineMs, shutdownGraceMs } from '../src/config';
 
 describe('loadApiConfig', () => {
   it('applies the documented defaults', () => {
@@ -29,8 +29,8 @@ describe('loadApiConfig', () => {
   });
 
   it('gives a webhook two database round trips to be stored before it answers 503', () => {
-    expect(storeDeadlineMs(loadApiConfig({}))).toBe(10_000);
-    expect(storeDeadlineMs(loadApiConfig({ MONGODB_TIMEOUT_MS: '1500' }))).toBe(3_000);
+    expect(databaseCallDeadlineMs(loadApiConfig({}))).toBe(10_000);
+    expect(databaseCallDeadlineMs(loadApiConfig({ MONGODB_TIMEOUT_MS: '1500' }))).toBe(3_000);
   });
 });
 

@@ -7,7 +7,7 @@ import {
   transactionWebhookSchema,
   type TransactionStore,
 } from '@txhook/transactions';
-import { DatabaseNotReadyError, withTimeout, type Logger } from '@txhook/platform';
+import { type Logger } from '@txhook/platform';
 import { SOURCE_NAME } from '../access-config';
 import { ApiError, methodNotAllowed } from '../http-errors';
 import { jsonBody, rawBody } from '../json-body';
@@ -147,8 +147,6 @@ export function webhooksRouter(deps: {
   signature?: SignatureOptions | undefined;
   /** Where its delivery counter and ack-time histogram are registered. */
   registry: Registry;
-  /** The longest a sender waits for the store's outcome before it is told 503 (retry); 10 s if unset. */
-  storeDeadlineMs?: number | undefined;
 }): Router {
   const router = Router();
   // Bytes first: the signature covers them exactly as sent, and nothing is parsed before it holds.
@@ -168,15 +166,9 @@ export function webhooksRouter(deps: {
       if (!parsed.success) {
         throw new ApiError(400, 'validation_failed', 'Request body is invalid', describeIssues(parsed.error));
       }
-      // Bounded here, not only by the driver's timeouts: a write in flight as the database went away
-      // was seen never to settle, leaving the sender without an answer. If the write lands after
-      // all, the sender's retry finds it and gets 200: stored once either way.
-      const { outcome, record } = await withTimeout(
-        deps.repository.recordWebhook(parsed.data, sourceOf(req)),
-        deps.storeDeadlineMs ?? 10_000,
-        'storing the webhook',
-        (message) => new DatabaseNotReadyError(message),
-      );
+      // The composition root bounds the store's calls (withCallDeadlines): past the bound this is
+      // a 503, and if the write lands after all, the sender's retry finds it (200): stored once.
+      const { outcome, record } = await deps.repository.recordWebhook(parsed.data, sourceOf(req));
       const transactionId = parsed.data.transaction_id;
       setLogOutcome(outcome);
       switch (outcome) {
