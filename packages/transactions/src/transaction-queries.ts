@@ -73,18 +73,16 @@ const STATUSES = Object.values(TransactionStatus);
  */
 export class TransactionQueries {
   readonly collection: Collection<TransactionDocument>;
-  private readonly db: Db;
   private readonly maxTimeMS: number;
   private readonly lagSampleSize: number;
   private readonly lagWindowMs: number;
   private readonly retentionDays: number;
 
   constructor(
-    db: Db,
+    private readonly db: Db,
     options: TransactionQueriesOptions = {},
     private readonly now: () => Date = () => new Date(),
   ) {
-    this.db = db;
     this.collection = db.collection<TransactionDocument>(TRANSACTIONS_COLLECTION);
     this.maxTimeMS = options.queryTimeoutMs ?? 2_000;
     this.lagSampleSize = options.lagSampleSize ?? 1_000;
@@ -180,9 +178,9 @@ export class TransactionQueries {
   /**
    * The `count` command rather than countDocuments: countDocuments is an aggregation ($match, then
    * $group), and the embedded server's aggregation reads every stored record, never an index, so
-   * each count cost a full scan (seconds at 500,000 records, with the
-   * dashboard asking every 2 s). `count` goes through the query planner on both servers: on MongoDB
-   * it is the same index count as countDocuments' $match. countDocuments exists for sharded
+   * each count cost a full scan (seconds at 500,000 records, with the dashboard asking every 2 s).
+   * `count` goes through the query planner on both servers: on MongoDB it is the same index count
+   * as countDocuments' $match. countDocuments exists for sharded
    * clusters, where `count` can include orphaned documents; txhook's collection is not sharded.
    */
   private async count(filter: Filter<TransactionDocument>): Promise<number> {
