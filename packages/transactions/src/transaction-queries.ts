@@ -65,7 +65,10 @@ export interface TransactionQueriesOptions {
   retentionDays?: number;
 }
 
-const STATUSES = Object.values(TransactionStatus);
+/** Statuses a record leaves (or may leave): few at any time, unlike PROCESSED. */
+const OPEN_STATUSES = Object.values(TransactionStatus).filter(
+  (status) => status !== TransactionStatus.PROCESSED,
+);
 
 /**
  * Read-only queries for operators (listing, stats, metrics), kept apart from the write path in
@@ -151,10 +154,26 @@ export class TransactionQueries {
     };
   }
 
-  /** One count per status: each is an index range count (status_due_at). */
+  /**
+   * The open statuses are index range counts (status_due_at) and stay small; PROCESSED is all of
+   * history, so it is the stored total minus them, instead of a count that walked every finished
+   * record (12.6 s on H2 at 500,000, on every stats read and metrics scrape). An empty-filter count
+   * is the collection's size on both servers, no walk (MongoDB reads it from the collection's
+   * metadata, which an unclean shutdown can leave off until `validate`). The counts are taken side
+   * by side, not as one snapshot, as before: a record finishing in between can move one between
+   * buckets.
+   */
   private async countByStatus(): Promise<StatusCounts> {
-    const counts = await Promise.all(STATUSES.map((status) => this.count({ status })));
-    return Object.fromEntries(STATUSES.map((status, i) => [status, counts[i] ?? 0])) as StatusCounts;
+    const [total, ...open] = await Promise.all([
+      this.count({}),
+      ...OPEN_STATUSES.map((status) => this.count({ status })),
+    ]);
+    const counts = Object.fromEntries(OPEN_STATUSES.map((status, i) => [status, open[i] ?? 0]));
+    const openTotal = open.reduce<number>((sum, n) => sum + (n ?? 0), 0);
+    return {
+      ...counts,
+      [TransactionStatus.PROCESSED]: Math.max(0, (total ?? 0) - openTotal),
+    } as StatusCounts;
   }
 
   private async recentLagsSeconds(now: Date): Promise<number[]> {

@@ -128,6 +128,33 @@ describe('TransactionQueries.stats against a real server', () => {
     }
   });
 
+  it('counts PROCESSED as the stored total minus the open statuses, never by walking the finished history', async () => {
+    // PROCESSED grows with every transaction ever stored: counting it walked 500,000 index entries
+    // (12.6 s on H2) on every stats read and metrics scrape. The open statuses stay small.
+    const monitored = await openTestDatabase('queries_processed_count', { monitorCommands: true });
+    try {
+      const counted: unknown[] = [];
+      monitored.client.on('commandStarted', (event) => {
+        if (event.commandName === 'count') counted.push(event.command['query']);
+      });
+      const statuses = [
+        ...Array.from({ length: 5 }, () => TransactionStatus.PROCESSED),
+        ...Array.from({ length: 3 }, () => TransactionStatus.PROCESSING),
+        ...Array.from({ length: 2 }, () => TransactionStatus.FAILED),
+      ];
+      await monitored.repository.collection.insertMany(
+        statuses.map((status, i) => ({ ...doc(`history-${i}`, { status }), _id: new ObjectId() })),
+      );
+      const queries = new TransactionQueries(monitored.db, {}, () => NOW);
+      const snapshot = await queries.queueSnapshot();
+      expect(snapshot.counts).toEqual({ PROCESSED: 5, PROCESSING: 3, FAILED: 2 });
+      expect(counted.length).toBeGreaterThan(0);
+      expect(counted).not.toContainEqual({ status: TransactionStatus.PROCESSED });
+    } finally {
+      await monitored.drop();
+    }
+  });
+
   it('reports an empty queue as zeros and null percentiles', async () => {
     const stats = await new TransactionQueries(database.db).stats();
     expect(stats.counts).toEqual({ PROCESSING: 0, PROCESSED: 0, FAILED: 0 });
