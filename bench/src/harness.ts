@@ -147,10 +147,12 @@ export async function withStack<T>(
     });
   } finally {
     await Promise.all(processes.map((p) => p.stop(20_000)));
-    await client
-      .db(env.MONGODB_DB)
-      .dropDatabase()
-      .catch(() => undefined);
+    // A database the caller named is the caller's to drop (e.g. history shared by several stacks).
+    if (settings.MONGODB_DB === undefined)
+      await client
+        .db(env.MONGODB_DB)
+        .dropDatabase()
+        .catch(() => undefined);
     await client.close();
   }
 }

@@ -47,6 +47,10 @@ interface MixedRun {
   /** The database variant's label. */
   backend: string;
   date: string;
+  /** PROCESSED history stored before each scenario (BENCH_MIXED_STORED); absent in older runs: 0. */
+  storedRecords?: number;
+  /** Seconds of measured load (BENCH_MIXED_SECONDS); absent in older runs: 10. */
+  durationSeconds?: number;
   rows: MixedRow[];
 }
 
@@ -171,6 +175,7 @@ async function mixedRuns(): Promise<MixedRun[]> {
   const runs: MixedRun[] = [];
   const durationSeconds = Number(process.env.BENCH_MIXED_SECONDS ?? 10);
   const workerCounts = list(process.env.BENCH_MIXED_WORKERS, '1,3').map(Number);
+  const storedRecords = Number(process.env.BENCH_MIXED_STORED ?? 0);
   for (const callSeconds of list(process.env.BENCH_MIXED_CALLS_S, '5,30').map(Number)) {
     for (const variant of variants()) {
       const rows = await withDatabase(variant, `mixed-${callSeconds}s`, (url, databasePid) =>
@@ -178,10 +183,17 @@ async function mixedRuns(): Promise<MixedRun[]> {
           durationSeconds,
           callMs: callSeconds * 1000,
           workerCounts,
+          storedRecords,
           ...(databasePid ? { databasePid } : {}),
         }),
       );
-      runs.push({ backend: variant.label, date: new Date().toISOString(), rows });
+      runs.push({
+        backend: variant.label,
+        date: new Date().toISOString(),
+        storedRecords,
+        durationSeconds,
+        rows,
+      });
     }
   }
   return runs;
@@ -278,7 +290,8 @@ async function main(): Promise<void> {
     if (run('mixed')) {
       // Like growth: set-ups and call lengths measured in separate invocations are kept side by side.
       const fresh = await mixedRuns();
-      const key = (m: MixedRun) => `${m.backend}/${m.rows[0]?.callMs ?? 0}`;
+      const key = (m: MixedRun) =>
+        `${m.backend}/${m.rows[0]?.callMs ?? 0}/${m.storedRecords ?? 0}/${m.durationSeconds ?? 10}`;
       const keys = new Set(fresh.map(key));
       results.mixed = [...(previous.mixed ?? []).filter((m) => !keys.has(key(m))), ...fresh];
     }
@@ -376,7 +389,7 @@ function report(r: Results): string {
     'noisy, absolute numbers move, ratios hold. Parts can be re-run alone:',
     '`pnpm bench ingest|claims|drain|peer|lag|mixed|growth|autoscale`.',
     '',
-    'Knobs for `claims`, `drain`, `mixed` and `growth`: `BENCH_CLAIM_RECORDS` (4000), `BENCH_CLAIM_MODES` (drain: the default mode first, then the other), `BENCH_DRAIN_WORKERS` (1,3); for all four (a quick run of `mixed` or `growth` fits in minutes): `BENCH_BACKENDS` (memory,h2), `BENCH_DB_GCS` (e.g. serial,g1), `BENCH_H2_CACHES_MB` (e.g. 16,256) and `BENCH_SECONDARY_INDEXES` (on,off) to compare database set-ups side by side; `BENCH_MIXED_SECONDS` (10), `BENCH_MIXED_CALLS_S` (5,30), `BENCH_MIXED_WORKERS` (1,3); `BENCH_GROWTH_SIZES` (0,100000,500000), `BENCH_GROWTH_REPS` (10), `BENCH_GROWTH_BUDGET_S` (30), `BENCH_GROWTH_E2E` (1). Profiles: `BENCH_JFR_DIR` (Flight Recorder of the database JVM), `BENCH_NODE_PROF_DIR` (`--cpu-prof` of the API and workers).',
+    'Knobs for `claims`, `drain`, `mixed` and `growth`: `BENCH_CLAIM_RECORDS` (4000), `BENCH_CLAIM_MODES` (drain: the default mode first, then the other), `BENCH_DRAIN_WORKERS` (1,3); for all four (a quick run of `mixed` or `growth` fits in minutes): `BENCH_BACKENDS` (memory,h2), `BENCH_DB_GCS` (e.g. serial,g1), `BENCH_H2_CACHES_MB` (e.g. 16,256) and `BENCH_SECONDARY_INDEXES` (on,off) to compare database set-ups side by side; `BENCH_MIXED_SECONDS` (10), `BENCH_MIXED_CALLS_S` (5,30), `BENCH_MIXED_WORKERS` (1,3), `BENCH_MIXED_STORED` (0: PROCESSED history stored before each scenario); `BENCH_GROWTH_SIZES` (0,100000,500000), `BENCH_GROWTH_REPS` (10), `BENCH_GROWTH_BUDGET_S` (30), `BENCH_GROWTH_E2E` (1). Profiles: `BENCH_JFR_DIR` (Flight Recorder of the database JVM), `BENCH_NODE_PROF_DIR` (`--cpu-prof` of the API and workers).',
     '',
     `- Date: ${r.date}`,
     `- Machine: ${r.machine.cpus} × ${r.machine.cpu_model}, ${r.machine.memory_gib} GiB, ${r.machine.os}, Node.js ${r.machine.node}, commit ${r.machine.git_commit}`,
@@ -488,15 +501,15 @@ function mixedReport(runs: MixedRun[]): string[] {
     '',
     '`pnpm bench mixed`: 64 autocannon connections POST unique webhooks for the stated time (after a 2 s warm-up) to the API alone, then to the API with one and with three worker processes draining what is posted (external call of the stated length), each on a fresh database of the same server, one after another. Goal (issue 10): 0 responses over 500 ms, p99 ≤ 2× the API-alone p99, throughput ≥ 0.8 of API alone.',
     '',
-    '| backend | call | run | req/s | ratio | p50 ms | p99 ms | p99 ratio | max ms | > 500 ms | errors | goal |',
-    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| backend | stored | call | load s | run | req/s | ratio | p50 ms | p99 ms | p99 ratio | max ms | > 500 ms | errors | goal |',
+    '| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const run of runs) {
     const alone = run.rows.find((row) => row.workers === 0)!;
     for (const row of run.rows) {
       const v = mixedVerdict(row, alone);
       lines.push(
-        `| ${run.backend} | ${row.callMs / 1000} s | ${row.scenario} | ${row.load.requestsPerSecond} | ${v.throughput.toFixed(2)} | ${row.load.p50} | ${row.load.p99} | ${v.p99Ratio.toFixed(1)} | ${row.load.max} | ${v.slow} | ${row.load.errors + row.load.non2xx} | ${row.workers === 0 ? 'baseline' : verdict(v.met)} |`,
+        `| ${run.backend} | ${(run.storedRecords ?? 0).toLocaleString('en')} | ${row.callMs / 1000} s | ${run.durationSeconds ?? 10} | ${row.scenario} | ${row.load.requestsPerSecond} | ${v.throughput.toFixed(2)} | ${row.load.p50} | ${row.load.p99} | ${v.p99Ratio.toFixed(1)} | ${row.load.max} | ${v.slow} | ${row.load.errors + row.load.non2xx} | ${row.workers === 0 ? 'baseline' : verdict(v.met)} |`,
       );
     }
   }
@@ -516,8 +529,8 @@ function mixedCpuReport(runs: MixedRun[]): string[] {
   const lines = [
     "CPU seconds per process during the measured load (from `/proc/<pid>/stat`; whole machine: the busy time of every core from `/proc/stat`, other engineers' work included (per-process and machine figures are sampled differently: a few % apart); the load generator is the bench process: autocannon and reading the API’s and workers’ log lines), and per 1,000 acknowledged webhooks. `PROCESSED` counts the records finished when the load stopped.",
     '',
-    '| backend | call | run | seconds | load generator | API | workers | database | ours (cores) | whole machine (cores) | API per 1k | workers per 1k | database per 1k | PROCESSED |',
-    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| backend | stored | call | run | seconds | load generator | API | workers | database | ours (cores) | whole machine (cores) | API per 1k | workers per 1k | database per 1k | PROCESSED |',
+    '| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const { run, row } of measured) {
     const cpu = row.cpu!;
@@ -525,7 +538,7 @@ function mixedCpuReport(runs: MixedRun[]): string[] {
     const acked = (acknowledgedPerSecond(row.load) * cpu.seconds) / 1000;
     const per1k = (seconds: number) => (acked > 0 ? (seconds / acked).toFixed(2) : '–');
     lines.push(
-      `| ${run.backend} | ${row.callMs / 1000} s | ${row.scenario} | ${cpu.seconds.toFixed(1)} | ${cpu.loadGenerator.toFixed(2)} | ${cpu.api.toFixed(2)} | ${cpu.workers.toFixed(2)} | ${cpu.database.toFixed(2)} | ${total.toFixed(2)} (${(total / cpu.seconds).toFixed(2)}) | ${cpu.machine === undefined ? '–' : `${cpu.machine.toFixed(2)} (${(cpu.machine / cpu.seconds).toFixed(2)})`} | ${per1k(cpu.api)} | ${per1k(cpu.workers)} | ${per1k(cpu.database)} | ${row.processed ?? '–'} |`,
+      `| ${run.backend} | ${(run.storedRecords ?? 0).toLocaleString('en')} | ${row.callMs / 1000} s | ${row.scenario} | ${cpu.seconds.toFixed(1)} | ${cpu.loadGenerator.toFixed(2)} | ${cpu.api.toFixed(2)} | ${cpu.workers.toFixed(2)} | ${cpu.database.toFixed(2)} | ${total.toFixed(2)} (${(total / cpu.seconds).toFixed(2)}) | ${cpu.machine === undefined ? '–' : `${cpu.machine.toFixed(2)} (${(cpu.machine / cpu.seconds).toFixed(2)})`} | ${per1k(cpu.api)} | ${per1k(cpu.workers)} | ${per1k(cpu.database)} | ${row.processed ?? '–'} |`,
     );
   }
   lines.push('');

@@ -2,9 +2,12 @@
  * Mixed load: ingest at 64 connections while real worker processes drain what is being posted,
  * against the API alone in the same run (same database server, same duration, one after another).
  */
-import { TransactionStatus } from '@txhook/transactions';
+import { randomBytes } from 'node:crypto';
+import { MongoClient, type Db } from 'mongodb';
+import { TransactionStatus, TransactionStore } from '@txhook/transactions';
 import { postLoad, type LoadResult } from './load';
 import { cpuSeconds, machineBusySeconds, withStack, type Stack } from './harness';
+import { fillHistory } from './growth';
 
 /** CPU seconds each process used during the measured load (the warm-up excluded). */
 export interface MixedCpu {
@@ -38,6 +41,8 @@ export interface MixedOptions {
   databasePid?: number;
   /** Extra environment for the API and workers (e.g. NODE_OPTIONS=--cpu-prof for a profile). */
   env?: Record<string, string>;
+  /** PROCESSED history stored before every scenario (issue 10: the goal must hold at 500,000). */
+  storedRecords?: number;
 }
 
 function cpuNow(stack: Stack, databasePid: number | undefined) {
@@ -56,10 +61,16 @@ async function scenario(
   mongoUrl: string,
   workers: number,
   options: MixedOptions,
+  history: StoredHistory | undefined,
 ): Promise<Pick<MixedRow, 'load' | 'cpu' | 'processed'>> {
-  const settings = { PROCESSING_DELAY_MS: String(options.callMs), ...options.env };
+  const settings = {
+    PROCESSING_DELAY_MS: String(options.callMs),
+    ...(history ? { MONGODB_DB: history.db.databaseName } : {}),
+    ...options.env,
+  };
   return withStack(mongoUrl, 'mixed', settings, workers, async (stack) => {
     const url = `${stack.baseUrl}/v1/webhooks/transactions`;
+    const started = new Date();
     // Warm-up (JIT, pools): short, so the workers have little backlog when the measurement starts.
     await postLoad({ url, connections: 64, durationSeconds: 2 });
     const before = cpuNow(stack, options.databasePid);
@@ -74,23 +85,75 @@ async function scenario(
       machine: round(after.machine - before.machine),
       seconds: round((after.at - before.at) / 1000),
     };
-    const processed = await stack.collection.countDocuments({ status: TransactionStatus.PROCESSED });
+    const processed = await countPostedSince(stack.db, started, TransactionStatus.PROCESSED);
     return { load, cpu, processed };
   });
 }
 
+/**
+ * Records of one status created since a time: the `count` command through status_created_at_id
+ * (countDocuments is an aggregation that the embedded server answers by reading every record,
+ * history included).
+ */
+async function countPostedSince(db: Db, since: Date, status: TransactionStatus): Promise<number> {
+  const reply = await db.command({ count: 'transactions', query: { status, created_at: { $gte: since } } });
+  return Number(reply.n);
+}
+
+/**
+ * A database holding PROCESSED history, filled once and shared by the scenarios of one run: each
+ * scenario's own records are deleted after it (they are newer than the history), so every
+ * scenario starts with the same history and an empty queue.
+ */
+class StoredHistory {
+  private constructor(
+    private readonly client: MongoClient,
+    readonly db: Db,
+  ) {}
+
+  static async fill(mongoUrl: string, records: number): Promise<StoredHistory> {
+    const client = await MongoClient.connect(mongoUrl);
+    const db = client.db(`bench_mixed_history_${randomBytes(3).toString('hex')}`);
+    const started = Date.now();
+    await new TransactionStore(db).ensureIndexes();
+    await fillHistory(db, 0, records);
+    console.log(`mixed: ${records} PROCESSED records stored (${(Date.now() - started) / 1000} s to fill)`);
+    return new StoredHistory(client, db);
+  }
+
+  /** Deletes what a scenario posted: everything created after the history (created up to a day ago). */
+  async reset(): Promise<void> {
+    await this.db
+      .collection('transactions')
+      .deleteMany({ created_at: { $gte: new Date(Date.now() - 3_600_000) } });
+  }
+
+  async drop(): Promise<void> {
+    await this.db.dropDatabase().catch(() => undefined);
+    await this.client.close();
+  }
+}
+
 /** API alone first, then with each worker count; every row is compared with that first row. */
 export async function mixedLoad(mongoUrl: string, options: MixedOptions): Promise<MixedRow[]> {
+  const history = options.storedRecords
+    ? await StoredHistory.fill(mongoUrl, options.storedRecords)
+    : undefined;
   const rows: MixedRow[] = [];
-  for (const workers of [0, ...options.workerCounts]) {
-    const name = workers === 0 ? 'API alone' : `API + ${workers} worker${workers > 1 ? 's' : ''}`;
-    console.log(`mixed: ${name}, ${options.callMs / 1000} s calls, ${options.durationSeconds} s`);
-    rows.push({
-      scenario: name,
-      workers,
-      callMs: options.callMs,
-      ...(await scenario(mongoUrl, workers, options)),
-    });
+  try {
+    for (const workers of [0, ...options.workerCounts]) {
+      const name = workers === 0 ? 'API alone' : `API + ${workers} worker${workers > 1 ? 's' : ''}`;
+      console.log(`mixed: ${name}, ${options.callMs / 1000} s calls, ${options.durationSeconds} s`);
+      rows.push({
+        scenario: name,
+        workers,
+        callMs: options.callMs,
+        ...(await scenario(mongoUrl, workers, options, history)),
+      });
+      await history?.reset();
+    }
+  } finally {
+    await history?.drop();
   }
   return rows;
 }
