@@ -176,6 +176,8 @@ async function mixedRuns(): Promise<MixedRun[]> {
   const durationSeconds = Number(process.env.BENCH_MIXED_SECONDS ?? 10);
   const workerCounts = list(process.env.BENCH_MIXED_WORKERS, '1,3').map(Number);
   const storedRecords = Number(process.env.BENCH_MIXED_STORED ?? 0);
+  // The workers' CPU niceness (WORKER_NICENESS), to compare; unset: the worker's default.
+  const niceness = process.env.BENCH_WORKER_NICENESS;
   for (const callSeconds of list(process.env.BENCH_MIXED_CALLS_S, '5,30').map(Number)) {
     for (const variant of variants()) {
       const rows = await withDatabase(variant, `mixed-${callSeconds}s`, (url, databasePid) =>
@@ -185,10 +187,11 @@ async function mixedRuns(): Promise<MixedRun[]> {
           workerCounts,
           storedRecords,
           ...(databasePid ? { databasePid } : {}),
+          ...(niceness === undefined ? {} : { env: { WORKER_NICENESS: niceness } }),
         }),
       );
       runs.push({
-        backend: variant.label,
+        backend: niceness === undefined ? variant.label : `${variant.label}, worker nice ${niceness}`,
         date: new Date().toISOString(),
         storedRecords,
         durationSeconds,
@@ -389,7 +392,7 @@ function report(r: Results): string {
     'noisy, absolute numbers move, ratios hold. Parts can be re-run alone:',
     '`pnpm bench ingest|claims|drain|peer|lag|mixed|growth|autoscale`.',
     '',
-    'Knobs for `claims`, `drain`, `mixed` and `growth`: `BENCH_CLAIM_RECORDS` (4000), `BENCH_CLAIM_MODES` (drain: the default mode first, then the other), `BENCH_DRAIN_WORKERS` (1,3); for all four (a quick run of `mixed` or `growth` fits in minutes): `BENCH_BACKENDS` (memory,h2), `BENCH_DB_GCS` (e.g. serial,g1), `BENCH_H2_CACHES_MB` (e.g. 16,256) and `BENCH_SECONDARY_INDEXES` (on,off) to compare database set-ups side by side; `BENCH_MIXED_SECONDS` (10), `BENCH_MIXED_CALLS_S` (5,30), `BENCH_MIXED_WORKERS` (1,3), `BENCH_MIXED_STORED` (0: PROCESSED history stored before each scenario); `BENCH_GROWTH_SIZES` (0,100000,500000), `BENCH_GROWTH_REPS` (10), `BENCH_GROWTH_BUDGET_S` (30), `BENCH_GROWTH_E2E` (1). Profiles: `BENCH_JFR_DIR` (Flight Recorder of the database JVM), `BENCH_NODE_PROF_DIR` (`--cpu-prof` of the API and workers).',
+    'Knobs for `claims`, `drain`, `mixed` and `growth`: `BENCH_CLAIM_RECORDS` (4000), `BENCH_CLAIM_MODES` (drain: the default mode first, then the other), `BENCH_DRAIN_WORKERS` (1,3); for all four (a quick run of `mixed` or `growth` fits in minutes): `BENCH_BACKENDS` (memory,h2), `BENCH_DB_GCS` (e.g. serial,g1), `BENCH_H2_CACHES_MB` (e.g. 16,256) and `BENCH_SECONDARY_INDEXES` (on,off) to compare database set-ups side by side; `BENCH_MIXED_SECONDS` (10), `BENCH_MIXED_CALLS_S` (5,30), `BENCH_MIXED_WORKERS` (1,3), `BENCH_MIXED_STORED` (0: PROCESSED history stored before each scenario), `BENCH_WORKER_NICENESS` (unset: the default `WORKER_NICENESS`); `BENCH_GROWTH_SIZES` (0,100000,500000), `BENCH_GROWTH_REPS` (10), `BENCH_GROWTH_BUDGET_S` (30), `BENCH_GROWTH_E2E` (1). Profiles: `BENCH_JFR_DIR` (Flight Recorder of the database JVM), `BENCH_NODE_PROF_DIR` (`--cpu-prof` of the API and workers).',
     '',
     `- Date: ${r.date}`,
     `- Machine: ${r.machine.cpus} × ${r.machine.cpu_model}, ${r.machine.memory_gib} GiB, ${r.machine.os}, Node.js ${r.machine.node}, commit ${r.machine.git_commit}`,

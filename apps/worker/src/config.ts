@@ -62,6 +62,12 @@ export const workerConfigSchema = z.object({
    * start-up error. The port in use is logged at start-up ("metrics listening").
    */
   WORKER_METRICS_PORT: optionalWholeNumber(0, 65535),
+  /**
+   * CPU niceness of the worker process (0-19, higher = served later). Where the API and workers
+   * share cores (npm start on one machine), a full CPU then serves the acknowledgements (the
+   * 500 ms contract) before the drain, which can wait. Alone in its container it changes nothing.
+   */
+  WORKER_NICENESS: wholeNumber(0, 19, 10),
   /** How often each worker deletes expired terminal records (for servers without TTL expiry). */
   RETENTION_SWEEP_MS: wholeNumber(1_000, 86_400_000, 60_000),
 });

@@ -14,6 +14,7 @@ import {
 import { LeaseQueue, TransactionStore } from '@txhook/transactions';
 import { Counter, Registry } from 'prom-client';
 import { externalCallTimeoutMs, loadWorkerConfig, shutdownDeadlineMs, shutdownGraceMs } from './config';
+import { lowerCpuPriority } from './cpu-priority';
 import { crashingOnIdPrefix, seededRandom, simulatedExternalCall } from './external-call';
 import { createWorkerMetrics } from './metrics';
 import { DEFAULT_METRICS_PORT, listenForMetrics } from './metrics-server';
@@ -24,6 +25,7 @@ import { TransactionWorker } from './transaction-worker';
 async function main(): Promise<void> {
   const config = loadWorkerConfig(process.env, { dotenv: true });
   const logger = createLogger('worker', config);
+  lowerCpuPriority(config.WORKER_NICENESS, logger);
   const { client, db, clock } = openDatabase(config, { maxPoolSize: 20 });
   // Lease times come from the database's clock, so workers with skewed clocks still agree.
   const store = new TransactionStore(db, () => clock.now());

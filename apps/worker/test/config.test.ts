@@ -24,6 +24,13 @@ describe('loadWorkerConfig', () => {
     });
   });
 
+  it('runs at niceness 10 unless told otherwise, and only within 0-19', () => {
+    expect(loadWorkerConfig({}).WORKER_NICENESS).toBe(10);
+    expect(loadWorkerConfig({ WORKER_NICENESS: '0' }).WORKER_NICENESS).toBe(0);
+    expect(() => loadWorkerConfig({ WORKER_NICENESS: '20' })).toThrow(ConfigError);
+    expect(() => loadWorkerConfig({ WORKER_NICENESS: '-5' })).toThrow(ConfigError);
+  });
+
   it('rejects a lease shorter than one second', () => {
     expect(() => loadWorkerConfig({ LEASE_MS: '10' })).toThrow(ConfigError);
   });
