@@ -2,6 +2,7 @@ import de.bwaldvogel.mongo.MongoBackend;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.ServerVersion;
 import de.bwaldvogel.mongo.MongoCollection;
+import de.bwaldvogel.mongo.backend.AbstractMongoDatabase;
 import de.bwaldvogel.mongo.backend.AbstractUniqueIndex;
 import de.bwaldvogel.mongo.backend.CollectionOptions;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
@@ -413,8 +414,23 @@ class IndexedH2Backend extends H2Backend {
 }
 
 class IndexedH2Database extends H2Database {
+  /** False while the super constructor opens the file's collections and indexes (and fields are unset). */
+  private boolean opened;
+
   IndexedH2Database(String databaseName, MVStore mvStore, CursorRegistry cursorRegistry) {
     super(databaseName, mvStore, cursorRegistry);
+    // The file's indexes were registered empty while opening; each collection fills all of its
+    // own in one read of its documents, instead of one read per index.
+    Map<String, MongoCollection<Object>> collections =
+        PrivateField.read(this, AbstractMongoDatabase.class, "collections");
+    for (MongoCollection<Object> collection : collections.values()) {
+      if (collection instanceof IndexedH2Collection indexed) indexed.fillDeferredIndexes();
+    }
+    opened = true;
+  }
+
+  boolean isOpening() {
+    return !opened;
   }
 
   /** H2Database opens the collection's maps; we take the same maps into our subclass. */
@@ -465,10 +481,25 @@ class IndexedH2Collection extends H2Collection {
     return matchDocuments(query, positions, orderBy, numberToSkip, limit, batchSize, fieldSelector);
   }
 
+  /** Indexes registered empty while the database opened, until fillDeferredIndexes. */
+  private final List<Index<Object>> deferred = new ArrayList<>();
+
   @Override
   public void addIndex(Index<Object> index) {
+    boolean opening = getDatabase() instanceof IndexedH2Database database && database.isOpening();
+    if (opening && OnePassIndexFill.fillable(getIndexes(), index)) {
+      getIndexes().add(index); // what the library's addIndex does once an index is filled
+      deferred.add(index);
+      return;
+    }
     OnePassIndexFill.fill(getIndexes(), this, index, streamAllDocumentsWithPosition());
     super.addIndex(index);
+  }
+
+  /** Nothing reads the indexes before: the server listens only once every database is open. */
+  void fillDeferredIndexes() {
+    OnePassIndexFill.fillAll(this, deferred, streamAllDocumentsWithPosition());
+    deferred.clear();
   }
 }
 
@@ -546,26 +577,43 @@ final class InMemoryUniqueIndex extends AbstractUniqueIndex<Object> {
 }
 
 /**
- * Fills a new, empty in-memory index from the stored documents in one pass. The library's
- * addIndex reads every document twice (a uniqueness check, then the adds); on H2 each read
- * deserialises the document, and this runs for every index at start-up. Once filled, addIndex
- * only registers it. A unique index's add checks first, so a duplicate in the stored documents
- * still fails the build, with the library's IndexBuildFailedException (the partly filled index is
- * dropped, never registered).
+ * Fills new, empty in-memory indexes from the stored documents in one pass. The library's
+ * addIndex reads every document twice per index (a uniqueness check, then the adds); on H2 each
+ * read deserialises the document from the file, and this runs for every index at start-up (where
+ * IndexedH2Collection fills all of a collection's indexes in the same pass). Once filled, addIndex
+ * only registers an index. A unique index's add checks first, so a duplicate in the stored
+ * documents still fails the build, with the library's IndexBuildFailedException (a partly filled
+ * new index is dropped, never registered; at start-up the server does not start, as before).
  */
 final class OnePassIndexFill {
   private OnePassIndexFill() {}
 
   static <P> void fill(List<Index<P>> existing, MongoCollection<P> collection, Index<P> index,
                        Stream<DocumentWithPosition<P>> documents) {
-    boolean ours = index instanceof SortedSecondaryIndex || index instanceof InMemoryUniqueIndex;
-    if (!ours || !index.isEmpty()) return;
-    // addIndex keeps an existing index of that name: nothing to fill then.
-    if (existing.stream().anyMatch(other -> other.getName().equals(index.getName()))) return;
+    if (!fillable(existing, index)) return;
     try {
-      documents.forEach(document -> index.add(document.getDocument(), document.getPosition(), collection));
-    } catch (MongoServerError e) {
+      fillAll(collection, List.of(index), documents);
+    } catch (IndexBuildFailedException e) {
       index.drop();
+      throw e;
+    }
+  }
+
+  /** One of our empty in-memory indexes, new to the collection (addIndex keeps an existing one of that name). */
+  static <P> boolean fillable(List<Index<P>> existing, Index<P> index) {
+    boolean ours = index instanceof SortedSecondaryIndex || index instanceof InMemoryUniqueIndex;
+    return ours && index.isEmpty() && existing.stream().noneMatch(other -> other.getName().equals(index.getName()));
+  }
+
+  /** Adds every document to each of `indexes`, reading the documents once. */
+  static <P> void fillAll(MongoCollection<P> collection, List<Index<P>> indexes,
+                          Stream<DocumentWithPosition<P>> documents) {
+    if (indexes.isEmpty()) return;
+    try {
+      documents.forEach(document -> {
+        for (Index<P> index : indexes) index.add(document.getDocument(), document.getPosition(), collection);
+      });
+    } catch (MongoServerError e) {
       throw new IndexBuildFailedException(e, collection);
     }
   }
