@@ -450,7 +450,8 @@ class IndexedH2Database extends H2Database {
   /**
    * The library keeps a unique index in an MVMap whose key comparisons serialise both keys (half
    * of the database's CPU under load); we keep it in memory, filled from the documents when the
-   * collection registers it (OnePassIndexFill). The file's own map of it would no longer follow the
+   * collection registers it (OnePassIndexFill; at start-up together with the collection's other
+   * indexes, IndexedH2Collection.fillDeferredIndexes). The file's own map would no longer follow the
    * writes: it is removed, so that a later start with the plain H2Backend (--no-secondary-indexes)
    * finds it empty and rebuilds it from the documents instead of trusting an outdated one (a
    * duplicate webhook stored twice). The removal is written with the store's next commit, before

@@ -36,6 +36,14 @@ async function withH2File(
   }
 }
 
+/** Our records use string ids, so that a test can name a record's _id. */
+interface Stored {
+  _id?: string;
+  [field: string]: unknown;
+}
+
+const transactionsOf = (db: Db) => db.collection<Stored>('transactions');
+
 async function indexNames(collection: Collection): Promise<string[]> {
   const listed = (await collection.listIndexes().toArray()) as Document[];
   return listed.map((index) => String(index.name));
@@ -51,11 +59,11 @@ function webhook(id: number) {
   };
 }
 
-async function expectDuplicateRefused(transactions: Collection, id: number) {
+async function expectDuplicateRefused(transactions: Collection<Stored>, id: number) {
   await expect(transactions.insertOne({ transaction_id: `tx-${id}` })).rejects.toMatchObject({
     code: 11000,
   });
-  await expect(transactions.insertOne({ _id: `doc-${id}` } as never)).rejects.toMatchObject({
+  await expect(transactions.insertOne({ _id: `doc-${id}` })).rejects.toMatchObject({
     code: 11000,
   });
   // and the unique index still finds the stored record
@@ -65,7 +73,7 @@ async function expectDuplicateRefused(transactions: Collection, id: number) {
 it('H2: _id and unique indexes refuse duplicates, also after a restart (rebuilt from the file)', async () => {
   await withH2File(async (run) => {
     await run(true, async (db) => {
-      const transactions = db.collection('transactions');
+      const transactions = transactionsOf(db);
       await transactions.createIndexes([...TRANSACTION_INDEXES]);
       await transactions.insertMany(Array.from({ length: 500 }, (_, i) => webhook(i)));
       await expectDuplicateRefused(transactions, 7);
@@ -81,7 +89,7 @@ it('H2: _id and unique indexes refuse duplicates, also after a restart (rebuilt 
       ).rejects.toMatchObject({ code: 11000 });
     });
     await run(true, async (db) => {
-      const transactions = db.collection('transactions');
+      const transactions = transactionsOf(db);
       const keys = (await db.command({ validate: 'transactions' })).keysPerIndex as Record<string, number>;
       expect(keys).toMatchObject({
         _id_: 500,
@@ -120,33 +128,33 @@ it('H2: switching our indexes off and on never uses an outdated unique index fro
   await withH2File(async (run) => {
     // 1. ours (in memory): record 1
     await run(true, async (db) => {
-      const transactions = db.collection('transactions');
+      const transactions = transactionsOf(db);
       await transactions.createIndexes([...TRANSACTION_INDEXES]);
       await transactions.insertOne(webhook(1));
     });
     // 2. the library's (indexes kept in the file): record 2
     await run(false, async (db) => {
-      const transactions = db.collection('transactions');
+      const transactions = transactionsOf(db);
       await expectDuplicateRefused(transactions, 1);
       await transactions.insertOne(webhook(2));
     });
     // 3. ours again: record 3, which the file's index maps of run 2 do not hold
     await run(true, async (db) => {
-      const transactions = db.collection('transactions');
+      const transactions = transactionsOf(db);
       await expectDuplicateRefused(transactions, 1);
       await expectDuplicateRefused(transactions, 2);
       await transactions.insertOne(webhook(3));
     });
     // 4. the library's again: it must rebuild from the documents, not trust run 2's maps
     await run(false, async (db) => {
-      const transactions = db.collection('transactions');
+      const transactions = transactionsOf(db);
       await expectDuplicateRefused(transactions, 3);
       await expectDuplicateRefused(transactions, 1);
       expect(await transactions.countDocuments()).toBe(3);
     });
     // 5. and ours once more
     await run(true, async (db) => {
-      const transactions = db.collection('transactions');
+      const transactions = transactionsOf(db);
       for (const id of [1, 2, 3]) await expectDuplicateRefused(transactions, id);
       expect(await transactions.countDocuments()).toBe(3);
     });
@@ -156,7 +164,7 @@ it('H2: switching our indexes off and on never uses an outdated unique index fro
 it('H2: a fenced update matches exactly one record; a deleted key can be stored again', async () => {
   await withH2File(async (run) => {
     await run(true, async (db) => {
-      const transactions = db.collection('transactions');
+      const transactions = transactionsOf(db);
       await transactions.createIndexes([...TRANSACTION_INDEXES]);
       await transactions.insertMany([webhook(1), webhook(2), { ...webhook(3), lease_token: 'lease-1' }]);
       const fence = { transaction_id: 'tx-1', lease_token: 'lease-1', status: 'PROCESSING' };
@@ -184,7 +192,7 @@ it('H2: a fenced update matches exactly one record; a deleted key can be stored 
       ).toMatchObject({ matchedCount: 1 });
     });
     await run(true, async (db) => {
-      const transactions = db.collection('transactions');
+      const transactions = transactionsOf(db);
       expect(await transactions.countDocuments()).toBe(3);
       await expectDuplicateRefused(transactions, 1);
       const fence = { transaction_id: 'tx-2', lease_token: 'lease-2', status: 'PROCESSING' };
