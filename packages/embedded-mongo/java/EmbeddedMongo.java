@@ -2,6 +2,8 @@ import de.bwaldvogel.mongo.MongoBackend;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.ServerVersion;
 import de.bwaldvogel.mongo.MongoCollection;
+import de.bwaldvogel.mongo.backend.AbstractMongoDatabase;
+import de.bwaldvogel.mongo.backend.AbstractUniqueIndex;
 import de.bwaldvogel.mongo.backend.CollectionOptions;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
 import de.bwaldvogel.mongo.backend.DocumentWithPosition;
@@ -9,6 +11,7 @@ import de.bwaldvogel.mongo.backend.EmptyIndex;
 import de.bwaldvogel.mongo.backend.Index;
 import de.bwaldvogel.mongo.backend.IndexKey;
 import de.bwaldvogel.mongo.backend.KeyValue;
+import de.bwaldvogel.mongo.backend.Missing;
 import de.bwaldvogel.mongo.backend.ValueComparator;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.backend.h2.H2Collection;
@@ -23,6 +26,7 @@ import de.bwaldvogel.mongo.MongoVersion;
 import de.bwaldvogel.mongo.backend.QueryResult;
 import de.bwaldvogel.mongo.bson.Document;
 import de.bwaldvogel.mongo.backend.Missing;
+import de.bwaldvogel.mongo.exception.IndexBuildFailedException;
 import de.bwaldvogel.mongo.exception.MongoServerError;
 import de.bwaldvogel.mongo.wire.message.MongoMessage;
 import de.bwaldvogel.mongo.wire.message.MongoQuery;
@@ -399,7 +403,7 @@ class IndexedMemoryCollection extends MemoryCollection {
 
   @Override
   public void addIndex(Index<Integer> index) {
-    SortedSecondaryIndex.fillInOnePass(getIndexes(), this, index, streamAllDocumentsWithPosition());
+    OnePassIndexFill.fill(getIndexes(), this, index, streamAllDocumentsWithPosition());
     super.addIndex(index);
   }
 }
@@ -461,8 +465,23 @@ class IndexedH2Backend extends H2Backend {
 }
 
 class IndexedH2Database extends H2Database {
+  /** False while the super constructor opens the file's collections and indexes (and fields are unset). */
+  private boolean opened;
+
   IndexedH2Database(String databaseName, MVStore mvStore, CursorRegistry cursorRegistry) {
     super(databaseName, mvStore, cursorRegistry);
+    // The file's indexes were registered empty while opening; each collection fills all of its
+    // own in one read of its documents, instead of one read per index.
+    Map<String, MongoCollection<Object>> collections =
+        PrivateField.read(this, AbstractMongoDatabase.class, "collections");
+    for (MongoCollection<Object> collection : collections.values()) {
+      if (collection instanceof IndexedH2Collection indexed) indexed.fillDeferredIndexes();
+    }
+    opened = true;
+  }
+
+  boolean isOpening() {
+    return !opened;
   }
 
   /** H2Database opens the collection's maps; we take the same maps into our subclass. */
@@ -477,6 +496,25 @@ class IndexedH2Database extends H2Database {
   protected Index<Object> openOrCreateSecondaryIndex(String collectionName, String indexName, List<IndexKey> keys,
                                                      boolean sparse) {
     return SortedSecondaryIndex.createOrEmpty(indexName, keys, sparse);
+  }
+
+  /**
+   * The library keeps a unique index in an MVMap whose key comparisons serialise both keys (half
+   * of the database's CPU under load); we keep it in memory, filled from the documents when the
+   * collection registers it (OnePassIndexFill; at start-up together with the collection's other
+   * indexes, IndexedH2Collection.fillDeferredIndexes). The file's own map would no longer follow the
+   * writes: it is removed, so that a later start with the plain H2Backend (--no-secondary-indexes)
+   * finds it empty and rebuilds it from the documents instead of trusting an outdated one (a
+   * duplicate webhook stored twice). The removal is written with the store's next commit, before
+   * any later write of this run (MVStore commits are versions of the whole store, in order).
+   * Called from the super constructor: must not use fields of this class.
+   */
+  @Override
+  protected Index<Object> openOrCreateUniqueIndex(String collectionName, String indexName, List<IndexKey> keys,
+                                                  boolean sparse) {
+    MVStore mvStore = PrivateField.read(this, H2Database.class, "mvStore");
+    mvStore.removeMap(getFullCollectionNamespace(collectionName) + "._index_" + indexName); // no-op when absent
+    return new InMemoryUniqueIndex(indexName, keys, sparse);
   }
 }
 
@@ -495,24 +533,154 @@ class IndexedH2Collection extends H2Collection {
     return matchDocuments(query, positions, orderBy, numberToSkip, limit, batchSize, fieldSelector);
   }
 
+  /** Indexes registered empty while the database opened, until fillDeferredIndexes. */
+  private final List<Index<Object>> deferred = new ArrayList<>();
+
   @Override
   public void addIndex(Index<Object> index) {
-    SortedSecondaryIndex.fillInOnePass(getIndexes(), this, index, streamAllDocumentsWithPosition());
+    boolean opening = getDatabase() instanceof IndexedH2Database database && database.isOpening();
+    if (opening && OnePassIndexFill.fillable(getIndexes(), index)) {
+      getIndexes().add(index); // what the library's addIndex does once an index is filled
+      deferred.add(index);
+      return;
+    }
+    OnePassIndexFill.fill(getIndexes(), this, index, streamAllDocumentsWithPosition());
     super.addIndex(index);
+  }
+
+  /** Nothing reads the indexes before: the server listens only once every database is open. */
+  void fillDeferredIndexes() {
+    OnePassIndexFill.fillAll(this, deferred, streamAllDocumentsWithPosition());
+    deferred.clear();
   }
 }
 
 final class PrivateField {
   private PrivateField() {}
 
-  @SuppressWarnings("unchecked")
   static <T> T read(Object target, String name) {
+    return read(target, target.getClass(), name);
+  }
+
+  /** A field declared by `owner`, a class of `target` or one of its superclasses. */
+  @SuppressWarnings("unchecked")
+  static <T> T read(Object target, Class<?> owner, String name) {
     try {
-      Field field = target.getClass().getDeclaredField(name);
+      Field field = owner.getDeclaredField(name);
       field.setAccessible(true);
       return (T) field.get(target);
     } catch (ReflectiveOperationException e) {
-      throw new IllegalStateException("mongo-java-server changed: no field " + name + " in " + target.getClass(), e);
+      throw new IllegalStateException("mongo-java-server changed: no field " + name + " in " + owner, e);
+    }
+  }
+}
+
+/**
+ * A unique index in a hash map in memory, for the H2 backend (the library's MemoryUniqueIndex,
+ * with H2's positions: a document's _id, Missing for a null one, as H2UniqueIndex stores them).
+ * The library's AbstractUniqueIndex does the checks and keeps add/remove under its lock.
+ */
+final class InMemoryUniqueIndex extends AbstractUniqueIndex<Object> {
+  private final Map<KeyValue, Object> positions = new ConcurrentHashMap<>();
+
+  InMemoryUniqueIndex(String name, List<IndexKey> keys, boolean sparse) {
+    super(name, keys, sparse);
+  }
+
+  @Override
+  protected Object removeDocument(KeyValue keyValue) {
+    return positions.remove(keyValue);
+  }
+
+  @Override
+  protected boolean putKeyPosition(KeyValue keyValue, Object position) {
+    return positions.putIfAbsent(keyValue, Missing.ofNullable(position)) == null;
+  }
+
+  @Override
+  protected Object getPosition(KeyValue keyValue) {
+    return positions.get(keyValue);
+  }
+
+  @Override
+  protected Iterable<Map.Entry<KeyValue, Object>> getIterable() {
+    return positions.entrySet();
+  }
+
+  @Override
+  public long getCount() {
+    return positions.size();
+  }
+
+  @Override
+  public boolean isEmpty() {
+    return positions.isEmpty();
+  }
+
+  @Override
+  public long getDataSize() {
+    return getCount(); // as the library's unique indexes report it
+  }
+
+  @Override
+  public void drop() {
+    positions.clear();
+  }
+
+  // An update that leaves the index's fields alone (a lease renewal, a call count) costs nothing.
+  @Override
+  public void checkUpdate(Document oldDocument, Document newDocument, MongoCollection<Object> collection) {
+    if (KeyFields.unchanged(this, oldDocument, newDocument)) return;
+    super.checkUpdate(oldDocument, newDocument, collection);
+  }
+
+  @Override
+  public void updateInPlace(Document oldDocument, Document newDocument, Object position,
+                            MongoCollection<Object> collection) {
+    if (KeyFields.unchanged(this, oldDocument, newDocument)) return;
+    super.updateInPlace(oldDocument, newDocument, position, collection);
+  }
+}
+
+/**
+ * Fills new, empty in-memory indexes from the stored documents in one pass. The library's
+ * addIndex reads every document twice per index (a uniqueness check, then the adds); on H2 each
+ * read deserialises the document from the file, and this runs for every index at start-up (where
+ * IndexedH2Collection fills all of a collection's indexes in the same pass). Once filled, addIndex
+ * only registers an index. A unique index's add checks first, so a duplicate in the stored
+ * documents still fails the build, with the library's IndexBuildFailedException (a partly filled
+ * new index is dropped, never registered; at start-up the server does not start, as before).
+ */
+final class OnePassIndexFill {
+  private OnePassIndexFill() {}
+
+  static <P> void fill(List<Index<P>> existing, MongoCollection<P> collection, Index<P> index,
+                       Stream<DocumentWithPosition<P>> documents) {
+    if (!fillable(existing, index)) return;
+    try {
+      fillAll(collection, List.of(index), documents);
+    } catch (IndexBuildFailedException e) {
+      index.drop();
+      throw e;
+    }
+  }
+
+  /** One of our empty in-memory indexes, new to the collection (addIndex keeps an existing one of that name). */
+  static <P> boolean fillable(List<Index<P>> existing, Index<P> index) {
+    boolean ours = index instanceof SortedSecondaryIndex || index instanceof InMemoryUniqueIndex;
+    return ours && index.isEmpty() && existing.stream().noneMatch(other -> other.getName().equals(index.getName()));
+  }
+
+  /** Adds every document to each of `indexes`, reading the documents once. */
+  static <P> void fillAll(MongoCollection<P> collection, List<Index<P>> indexes,
+                          Stream<DocumentWithPosition<P>> documents) {
+    if (indexes.isEmpty()) return;
+    try {
+      documents.forEach(document -> {
+        for (Index<P> index : indexes) index.add(document.getDocument(), document.getPosition(), collection);
+      });
+    } catch (MongoServerError e) {
+      throw new IndexBuildFailedException(e, collection);
     }
   }
 }
@@ -622,19 +790,6 @@ final class SortedSecondaryIndex<P> extends Index<P> {
   static <P> Index<P> createOrEmpty(String name, List<IndexKey> keys, boolean sparse) {
     if (keys.stream().anyMatch(key -> key.getKey().contains("."))) return new EmptyIndex<>(name, keys);
     return new SortedSecondaryIndex<>(name, keys, sparse);
-  }
-
-  /**
-   * Fills a new, empty index from the stored documents in one pass. The library's addIndex reads
-   * every document twice (a uniqueness check, then the adds); on H2 each read deserialises the
-   * document, and this runs for every index at start-up. Once filled, addIndex only registers it.
-   */
-  static <P> void fillInOnePass(List<Index<P>> existing, MongoCollection<P> collection, Index<P> index,
-                                Stream<DocumentWithPosition<P>> documents) {
-    if (!(index instanceof SortedSecondaryIndex<P> sorted) || !sorted.isEmpty()) return;
-    // addIndex keeps an existing index of that name: nothing to fill then.
-    if (existing.stream().anyMatch(other -> other.getName().equals(index.getName()))) return;
-    documents.forEach(document -> sorted.add(document.getDocument(), document.getPosition(), collection));
   }
 
   // ---- maintenance, called by the collection under its lock -------------------------------
