@@ -59,6 +59,9 @@ export interface EndToEnd {
   /** processed_at − created_at of the accepted ones; null for those not PROCESSED in time. */
   processedWithinCallPlus2s: number;
   lagMaxSeconds: number | null;
+  /** The records that missed call + 2 s, with their counters, and the worker's warnings: why. */
+  late?: { transaction_id: string; lagSeconds: number | null; claims: number; calls: number }[];
+  workerWarnings?: string[];
 }
 
 export interface GrowthResult {
@@ -262,7 +265,7 @@ function emptyTiming(): Timing {
 async function endToEnd(mongoUrl: string, dbName: string, records: number): Promise<EndToEnd> {
   const callMs = 1_000;
   const settings = { MONGODB_DB: dbName, PROCESSING_DELAY_MS: String(callMs) };
-  return withStack(mongoUrl, 'growth', settings, 1, async ({ baseUrl, collection }) => {
+  return withStack(mongoUrl, 'growth', settings, 1, async ({ baseUrl, collection, workers }) => {
     const acks: { id: string; status: number; ms: number }[] = [];
     const pending: Promise<void>[] = [];
     for (let i = 0; i < 60; i++) {
@@ -289,11 +292,35 @@ async function endToEnd(mongoUrl: string, dbName: string, records: number): Prom
       Date.now() < deadline
     )
       await sleep(1_000);
-    const done = await collection
-      .find({ transaction_id: { $in: accepted }, status: 'PROCESSED' })
-      .project<{ created_at: Date; processed_at: Date }>({ created_at: 1, processed_at: 1 })
+    const outcomes = await collection
+      .find({ transaction_id: { $in: accepted } })
+      .project<{
+        transaction_id: string;
+        created_at: Date;
+        processed_at: Date | null;
+        claims: number;
+        calls: number;
+      }>({ transaction_id: 1, created_at: 1, processed_at: 1, claims: 1, calls: 1 })
       .toArray();
-    const lags = done.map((d) => (d.processed_at.getTime() - d.created_at.getTime()) / 1000);
+    const lagOf = (d: (typeof outcomes)[number]) =>
+      d.processed_at ? (d.processed_at.getTime() - d.created_at.getTime()) / 1000 : null;
+    const done = outcomes.filter((d) => d.processed_at);
+    const lags = done.map((d) => lagOf(d)!);
+    const late = outcomes
+      .filter((d) => (lagOf(d) ?? Infinity) > callMs / 1000 + 2)
+      .map((d) => ({
+        transaction_id: d.transaction_id,
+        lagSeconds: lagOf(d),
+        claims: d.claims,
+        calls: d.calls,
+      }));
+    const workerWarnings = [
+      ...new Set(
+        workers.flatMap((worker) =>
+          worker.logs.filter((line) => line.level !== 'info').map((line) => String(line.message)),
+        ),
+      ),
+    ];
     const ackMs = acks.map((a) => a.ms).sort((a, b) => a - b);
     return {
       records,
@@ -305,6 +332,7 @@ async function endToEnd(mongoUrl: string, dbName: string, records: number): Prom
       callMs,
       processedWithinCallPlus2s: lags.filter((lag) => lag <= callMs / 1000 + 2).length,
       lagMaxSeconds: lags.length ? Math.round(Math.max(...lags) * 10) / 10 : null,
+      ...(late.length ? { late, workerWarnings } : {}),
     };
   });
 }
@@ -352,6 +380,10 @@ export async function growth(
     if (options.endToEnd) {
       console.log(`growth (${backend}): end to end at ${stored} records`);
       endToEndResult = await endToEnd(mongoUrl, dbName, stored);
+      if (endToEndResult.late)
+        console.log(
+          `growth (${backend}): late records ${JSON.stringify(endToEndResult.late)}; worker warnings ${JSON.stringify(endToEndResult.workerWarnings)}`,
+        );
     }
   } finally {
     await db.dropDatabase().catch(() => undefined);
