@@ -19,7 +19,6 @@ import de.bwaldvogel.mongo.backend.h2.H2Database;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 import de.bwaldvogel.mongo.backend.memory.MemoryCollection;
 import de.bwaldvogel.mongo.backend.memory.MemoryDatabase;
-import de.bwaldvogel.mongo.backend.memory.index.MemoryUniqueIndex;
 import de.bwaldvogel.mongo.bson.ObjectId;
 import de.bwaldvogel.mongo.MongoDatabase;
 import de.bwaldvogel.mongo.MongoVersion;
@@ -375,7 +374,7 @@ class IndexedMemoryDatabase extends MemoryDatabase {
   @Override
   protected Index<Integer> openOrCreateUniqueIndex(String collectionName, String indexName, List<IndexKey> keys,
                                                    boolean sparse) {
-    return new UpdateAwareMemoryUniqueIndex(indexName, keys, sparse);
+    return new InMemoryUniqueIndex<>(indexName, keys, sparse);
   }
 
   // Called from the super constructor: must not use fields of this class.
@@ -405,30 +404,6 @@ class IndexedMemoryCollection extends MemoryCollection {
   public void addIndex(Index<Integer> index) {
     OnePassIndexFill.fill(getIndexes(), this, index, streamAllDocumentsWithPosition());
     super.addIndex(index);
-  }
-}
-
-/**
- * The library's unique index of the memory backend, except that an update leaving the index's
- * fields alone costs nothing: the library compares the old and new key values of every unique
- * index on every update (the _id index included), through its regex path splitting and streams.
- */
-class UpdateAwareMemoryUniqueIndex extends MemoryUniqueIndex {
-  UpdateAwareMemoryUniqueIndex(String name, List<IndexKey> keys, boolean sparse) {
-    super(name, keys, sparse);
-  }
-
-  @Override
-  public void checkUpdate(Document oldDocument, Document newDocument, MongoCollection<Integer> collection) {
-    if (KeyFields.unchanged(this, oldDocument, newDocument)) return;
-    super.checkUpdate(oldDocument, newDocument, collection);
-  }
-
-  @Override
-  public void updateInPlace(Document oldDocument, Document newDocument, Integer position,
-                            MongoCollection<Integer> collection) {
-    if (KeyFields.unchanged(this, oldDocument, newDocument)) return;
-    super.updateInPlace(oldDocument, newDocument, position, collection);
   }
 }
 
@@ -514,7 +489,7 @@ class IndexedH2Database extends H2Database {
                                                   boolean sparse) {
     MVStore mvStore = PrivateField.read(this, H2Database.class, "mvStore");
     mvStore.removeMap(getFullCollectionNamespace(collectionName) + "._index_" + indexName); // no-op when absent
-    return new InMemoryUniqueIndex(indexName, keys, sparse);
+    return new InMemoryUniqueIndex<>(indexName, keys, sparse);
   }
 }
 
@@ -576,11 +551,13 @@ final class PrivateField {
 }
 
 /**
- * A unique index in a hash map in memory, for the H2 backend (the library's MemoryUniqueIndex,
- * with H2's positions: a document's _id, Missing for a null one, as H2UniqueIndex stores them).
- * The library's AbstractUniqueIndex does the checks and keeps add/remove under its lock.
+ * A unique index in a hash map in memory, for both backends (the library's MemoryUniqueIndex,
+ * generic in the position so it also holds H2's: a document's _id, Missing for a null one, as
+ * H2UniqueIndex stores them; the memory backend's positions are never null). The library's
+ * AbstractUniqueIndex does the checks and keeps add/remove under its lock; this class adds that
+ * an update leaving the index's fields alone costs nothing.
  */
-final class InMemoryUniqueIndex extends AbstractUniqueIndex<Object> {
+final class InMemoryUniqueIndex<P> extends AbstractUniqueIndex<P> {
   private final Map<KeyValue, Object> positions = new ConcurrentHashMap<>();
 
   InMemoryUniqueIndex(String name, List<IndexKey> keys, boolean sparse) {
@@ -588,23 +565,26 @@ final class InMemoryUniqueIndex extends AbstractUniqueIndex<Object> {
   }
 
   @Override
-  protected Object removeDocument(KeyValue keyValue) {
-    return positions.remove(keyValue);
+  @SuppressWarnings("unchecked")
+  protected P removeDocument(KeyValue keyValue) {
+    return (P) positions.remove(keyValue);
   }
 
   @Override
-  protected boolean putKeyPosition(KeyValue keyValue, Object position) {
+  protected boolean putKeyPosition(KeyValue keyValue, P position) {
     return positions.putIfAbsent(keyValue, Missing.ofNullable(position)) == null;
   }
 
   @Override
-  protected Object getPosition(KeyValue keyValue) {
-    return positions.get(keyValue);
+  @SuppressWarnings("unchecked")
+  protected P getPosition(KeyValue keyValue) {
+    return (P) positions.get(keyValue);
   }
 
   @Override
-  protected Iterable<Map.Entry<KeyValue, Object>> getIterable() {
-    return positions.entrySet();
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  protected Iterable<Map.Entry<KeyValue, P>> getIterable() {
+    return (Iterable) positions.entrySet();
   }
 
   @Override
@@ -629,14 +609,14 @@ final class InMemoryUniqueIndex extends AbstractUniqueIndex<Object> {
 
   // An update that leaves the index's fields alone (a lease renewal, a call count) costs nothing.
   @Override
-  public void checkUpdate(Document oldDocument, Document newDocument, MongoCollection<Object> collection) {
+  public void checkUpdate(Document oldDocument, Document newDocument, MongoCollection<P> collection) {
     if (KeyFields.unchanged(this, oldDocument, newDocument)) return;
     super.checkUpdate(oldDocument, newDocument, collection);
   }
 
   @Override
-  public void updateInPlace(Document oldDocument, Document newDocument, Object position,
-                            MongoCollection<Object> collection) {
+  public void updateInPlace(Document oldDocument, Document newDocument, P position,
+                            MongoCollection<P> collection) {
     if (KeyFields.unchanged(this, oldDocument, newDocument)) return;
     super.updateInPlace(oldDocument, newDocument, position, collection);
   }

@@ -3,7 +3,8 @@
  * leaves the index's fields alone (the worker's lease renewals and call counts touch none of the
  * unique keys); these tests hold that shortcut to the library's answers: an update that leaves the
  * keys keeps them taken and findable, one that moves a key frees the old one, one onto a taken key
- * is refused and changes nothing. A unique index that went wrong here would store a webhook twice.
+ * is refused and changes nothing; an index over stored duplicates is refused whole. A unique
+ * index that went wrong here would store a webhook twice.
  */
 import { Double, MongoClient, MongoServerError, type Collection } from 'mongodb';
 import { startEmbeddedMongo, type EmbeddedBackend, type EmbeddedMongo } from '../src/index';
@@ -89,6 +90,17 @@ describe.each(BACKENDS)('unique indexes under updates, %s backend', (backend) =>
       { _id: 2, transaction_id: 'b', calls: 0 },
     ]);
     expect(await rows.countDocuments({ transaction_id: 'b' })).toBe(1);
+  });
+
+  it('refuses to build a unique index over stored duplicates, and keeps none of it', async () => {
+    const items = client.db('unique_updates').collection('items');
+    await items.drop().catch(() => undefined);
+    await items.insertMany([{ ref: 'a' }, { ref: 'b' }, { ref: 'a' }]);
+    await expect(items.createIndex({ ref: 1 }, { unique: true })).rejects.toMatchObject({ code: 11000 });
+
+    expect((await items.listIndexes().toArray()).map((index) => index.name as string)).toEqual(['_id_']);
+    await items.insertOne({ ref: 'b' });
+    expect(await items.countDocuments({ ref: 'b' })).toBe(2);
   });
 
   it('treats a number key written another way (1 and 1.0) as the same key', async () => {
