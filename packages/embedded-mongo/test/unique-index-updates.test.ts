@@ -98,7 +98,9 @@ describe.each(BACKENDS)('unique indexes under updates, %s backend', (backend) =>
     await items.insertMany([{ ref: 'a' }, { ref: 'b' }, { ref: 'a' }]);
     await expect(items.createIndex({ ref: 1 }, { unique: true })).rejects.toMatchObject({ code: 11000 });
 
-    expect((await items.listIndexes().toArray()).map((index) => index.name as string)).toEqual(['_id_']);
+    expect((await items.listIndexes().toArray()).map((index: { name?: string }) => index.name)).toEqual([
+      '_id_',
+    ]);
     await items.insertOne({ ref: 'b' });
     expect(await items.countDocuments({ ref: 'b' })).toBe(2);
   });
