@@ -13,7 +13,7 @@ import {
   TransactionStatus,
   type TransactionDocument,
 } from '@txhook/transactions';
-import { percentile, sleep, withStack } from './harness';
+import { countTransactions, percentile, sleep, withStack } from './harness';
 
 export const GROWTH_OPERATIONS = [
   'claim poll',
@@ -286,19 +286,8 @@ async function endToEnd(mongoUrl: string, dbName: string, records: number): Prom
     await Promise.all(pending);
     const accepted = acks.filter((a) => a.status === 202).map((a) => a.id);
     const deadline = Date.now() + 60_000;
-    // The `count` command, served by transaction_id_unique: countDocuments is an aggregation that
-    // the embedded server answers by reading every stored record (a million on H2: seconds of the
-    // database's time per poll, during which the worker's writes waited past their deadlines and
-    // its last leases ran out, so the probe itself made records late).
-    const processed = async () =>
-      Number(
-        (
-          await db.command({
-            count: 'transactions',
-            query: { transaction_id: { $in: accepted }, status: 'PROCESSED' },
-          })
-        ).n,
-      );
+    const processed = () =>
+      countTransactions(db, { transaction_id: { $in: accepted }, status: TransactionStatus.PROCESSED });
     while ((await processed()) < accepted.length && Date.now() < deadline) await sleep(1_000);
     const outcomes = await collection
       .find({ transaction_id: { $in: accepted } })

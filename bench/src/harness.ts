@@ -156,3 +156,14 @@ export async function withStack<T>(
     await client.close();
   }
 }
+
+/**
+ * Stored transactions matching `query`, with the `count` command (served by an index on both
+ * servers). Not countDocuments: that is an aggregation the embedded server answers by reading
+ * every stored record, seconds per call with a million stored, during which the workers' writes
+ * wait (a growth probe that polled with it made records late).
+ */
+export async function countTransactions(db: Db, query: Document): Promise<number> {
+  const reply = await db.command({ count: 'transactions', query });
+  return Number(reply.n);
+}

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
 import { TransactionStatus, TransactionStore } from '@txhook/transactions';
 import { postLoad, type LoadResult } from './load';
-import { cpuSeconds, machineBusySeconds, withStack, type Stack } from './harness';
+import { countTransactions, cpuSeconds, machineBusySeconds, withStack, type Stack } from './harness';
 import { fillHistory } from './growth';
 
 /** CPU seconds each process used during the measured load (the warm-up excluded). */
@@ -85,19 +85,12 @@ async function scenario(
       machine: round(after.machine - before.machine),
       seconds: round((after.at - before.at) / 1000),
     };
-    const processed = await countPostedSince(stack.db, started, TransactionStatus.PROCESSED);
+    const processed = await countTransactions(stack.db, {
+      status: TransactionStatus.PROCESSED,
+      created_at: { $gte: started },
+    });
     return { load, cpu, processed };
   });
-}
-
-/**
- * Records of one status created since a time: the `count` command through status_created_at_id
- * (countDocuments is an aggregation that the embedded server answers by reading every record,
- * history included).
- */
-async function countPostedSince(db: Db, since: Date, status: TransactionStatus): Promise<number> {
-  const reply = await db.command({ count: 'transactions', query: { status, created_at: { $gte: since } } });
-  return Number(reply.n);
 }
 
 /**
