@@ -6,7 +6,7 @@ import { MongoClient } from 'mongodb';
 import type { ClaimMode } from '@txhook/transactions';
 import { randomBytes } from 'node:crypto';
 import { postLoad } from './load';
-import { percentile, rssMb, sleep, withStack } from './harness';
+import { cpuSeconds, percentile, rssMb, sleep, withStack } from './harness';
 
 export interface DrainResult {
   label: string;
@@ -17,6 +17,8 @@ export interface DrainResult {
   claimsPerSecond: number;
   peakInFlight: number;
   peakWorkerRssMb: number;
+  /** CPU seconds (user + system) the workers used from the first POST to the last PROCESSED. */
+  workerCpuSeconds?: number;
   /** [seconds since the first POST, records finished] */
   curve: [number, number][];
   note?: string;
@@ -62,6 +64,8 @@ export async function drainOurs(
     workers,
     async ({ baseUrl, workers: workerProcesses, collection }) => {
       let peakRss = 0;
+      const workerCpu = () => workerProcesses.reduce((sum, worker) => sum + cpuSeconds(worker.child.pid), 0);
+      const cpuAtStart = workerCpu();
       const sampler = setInterval(() => {
         for (const worker of workerProcesses) peakRss = Math.max(peakRss, rssMb(worker.child.pid));
       }, 250);
@@ -84,6 +88,7 @@ export async function drainOurs(
       while (finished < transactions && Date.now() < deadline) await sleep(250);
       clearInterval(poller);
       clearInterval(sampler);
+      const workerCpuSeconds = round(workerCpu() - cpuAtStart);
 
       const records = await collection
         .find({ status: 'PROCESSED' }, { projection: { processed_at: 1 } })
@@ -105,6 +110,7 @@ export async function drainOurs(
         claimsPerSecond: Math.round(records.length / Math.max(claimSpan, 0.001)),
         peakInFlight: peakOverlap(starts.map((start, i) => [start, ends[i]!])),
         peakWorkerRssMb: peakRss,
+        workerCpuSeconds,
         curve,
         ...(ingest.non2xx + ingest.errors > 0
           ? { note: `${ingest.non2xx + ingest.errors} failed POSTs` }

@@ -20,10 +20,15 @@ export type { AppProcess };
  */
 const PRODUCTION = { NODE_ENV: 'production', LOG_FORMAT: 'json', ALLOW_INSECURE: 'true' };
 
-/** BENCH_NODE_PROF_DIR: the API and workers write V8 CPU profiles there when they exit. */
+/**
+ * BENCH_NODE_PROF_DIR: the API and workers write V8 CPU profiles there when they exit.
+ * BENCH_NODE_ARGS: more node flags for them (space-separated), after the apps' own, so a repeated
+ * flag overrides theirs (an A/B of the worker's young-generation cap).
+ */
 function nodeArgs(): string[] {
   const dir = process.env.BENCH_NODE_PROF_DIR;
-  return dir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`] : [];
+  const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  return [...(dir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`] : []), ...extra];
 }
 
 export function startApi(env: Record<string, string>): ReturnType<typeof startApiProcess> {
