@@ -1,7 +1,7 @@
 # One image for both processes; the command picks which one runs:
 #   docker build -t txhook .
 #   docker run --init -e MONGODB_URL=... -p 3000:3000 txhook                      # api (default)
-#   docker run --init -e MONGODB_URL=... txhook node apps/worker/dist/main.js     # worker
+#   docker run --init -e MONGODB_URL=... txhook node --max-semi-space-size=4 apps/worker/dist/main.js  # worker
 # --init (or `init: true` in compose) is recommended: a tiny init as PID 1 forwards signals and
 # reaps children; the apps install their own SIGTERM/SIGINT handlers first thing at start-up.
 # The api health check lives in docker-compose.yml (api service only), not here, because a

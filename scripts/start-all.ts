@@ -12,11 +12,19 @@ import {
   type EmbeddedBackend,
   type EmbeddedMongo,
 } from '@txhook/embedded-mongo';
-import { launch, REPO_ROOT, type AppProcess } from '@txhook/test-kit/launcher';
+import { APP_ENTRIES, launch, REPO_ROOT, type AppKind, type AppProcess } from '@txhook/test-kit/launcher';
 
-/** Runs a service from source with its output prefixed by its name; nothing kept in memory. */
-function run(name: string, entry: string, env: NodeJS.ProcessEnv): AppProcess {
-  return launch({ name, entry, env, keepOutput: false, onLine: (line) => console.log(`[${name}] ${line}`) });
+/** Runs an app from source, with its node flags, its output prefixed by `name`; nothing kept in memory. */
+function run(name: string, kind: AppKind, env: NodeJS.ProcessEnv): AppProcess {
+  const { source, nodeFlags } = APP_ENTRIES[kind];
+  return launch({
+    name,
+    entry: source,
+    nodeArgs: nodeFlags,
+    env,
+    keepOutput: false,
+    onLine: (line) => console.log(`[${name}] ${line}`),
+  });
 }
 
 /** WORKERS: how many worker processes to run (1 by default). */
@@ -55,9 +63,9 @@ async function main(): Promise<void> {
   }
 
   const children = [
-    run('api', 'apps/api/src/main.ts', env),
+    run('api', 'api', env),
     ...Array.from({ length: workers }, (_, i) =>
-      run(workers === 1 ? 'worker' : `worker-${i + 1}`, 'apps/worker/src/main.ts', env),
+      run(workers === 1 ? 'worker' : `worker-${i + 1}`, 'worker', env),
     ),
   ];
   let stopping = false;

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { APP_ENTRIES } from '@txhook/test-kit/launcher';
 import { APP_CONFIGS, effectiveSetting, type App } from './app-configs';
 import { CALL_MARGIN_MS } from './app-facts';
 
@@ -94,6 +95,16 @@ describe('docker-compose.yml', () => {
       }
     },
   );
+
+  test('the api and the worker run with the node flags every launch of them carries', () => {
+    for (const app of ['api', 'worker'] as const) {
+      expect(services[app]!.command).toEqual([
+        'node',
+        ...APP_ENTRIES[app].nodeFlags,
+        APP_ENTRIES[app].compiled,
+      ]);
+    }
+  });
 
   test('the worker lets a whole external call finish on stop', () => {
     const worker = services.worker!;

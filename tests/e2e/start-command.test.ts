@@ -3,18 +3,35 @@
  * worker come up together, a webhook is processed, and Ctrl-C (SIGINT to the process group)
  * stops everything, the database included.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
+  APP_ENTRIES,
   freePort,
   getJson,
   launch,
   postWebhook,
+  REPO_ROOT,
   sampleWebhook,
   waitFor,
   waitForStatus,
 } from '@txhook/test-kit';
+
+/** The command lines (argv) of the processes whose parent is `parentPid`, from /proc (Linux). */
+function childCommandLines(parentPid: number): string[][] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((pid) => {
+      try {
+        const ppid = Number(/PPid:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+        if (ppid !== parentPid) return [];
+        return [readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean)];
+      } catch {
+        return []; // gone meanwhile
+      }
+    });
+}
 
 function isAlive(pid: number): boolean {
   try {
@@ -62,6 +79,16 @@ it('starts database, API and worker in one command and stops them all on Ctrl-C'
     const body = sampleWebhook();
     expect((await postWebhook(baseUrl, body)).status).toBe(202);
     await waitForStatus(baseUrl, body.transaction_id, 'PROCESSED', 15_000);
+
+    // Each app runs with the node flags every launch of it carries (the worker's young generation).
+    const commandLines = childCommandLines(child.pid!);
+    for (const app of ['api', 'worker'] as const) {
+      const { nodeFlags } = APP_ENTRIES[app];
+      const source = path.resolve(REPO_ROOT, APP_ENTRIES[app].source);
+      const argv = commandLines.find((line) => line.includes(source));
+      expect(argv).toBeDefined();
+      expect(argv!.slice(0, argv!.indexOf(source))).toEqual(expect.arrayContaining([...nodeFlags]));
+    }
 
     const javaPid = Number(/pid (\d+)/.exec(output.join('\n'))?.[1]);
     expect(Number.isInteger(javaPid) && isAlive(javaPid)).toBe(true);

@@ -12,9 +12,24 @@ import readline from 'node:readline';
 /** The repository: entries, scripts/ts.sh and the processes' working directory. */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
-const APP_ENTRIES = {
-  api: { source: 'apps/api/src/main.ts', compiled: 'apps/api/dist/main.js' },
-  worker: { source: 'apps/worker/src/main.ts', compiled: 'apps/worker/dist/main.js' },
+/**
+ * The apps' entries, and the node flags every launch of them carries: here, in `pnpm start`, and
+ * in the deploy files (tests/deploy checks that those agree).
+ *
+ * The worker holds one job per call in flight for the whole call (30 s), thousands at once. On a
+ * machine with no memory limit V8 then grows the young generation to its largest (2 × 16 MB
+ * semi-spaces), which measured ~30 MB of the worker's RSS in the drain benchmark (bench/analysis.md);
+ * capped at 4 MB the peak RSS fell below the 150 MB goal at no measurable drain cost. In a container
+ * with a small memory limit, Node would size it smaller still by itself; the flag makes every
+ * launch alike.
+ */
+export const APP_ENTRIES = {
+  api: { source: 'apps/api/src/main.ts', compiled: 'apps/api/dist/main.js', nodeFlags: [] },
+  worker: {
+    source: 'apps/worker/src/main.ts',
+    compiled: 'apps/worker/dist/main.js',
+    nodeFlags: ['--max-semi-space-size=4'],
+  },
 } as const;
 
 export type AppKind = keyof typeof APP_ENTRIES;
@@ -190,6 +205,8 @@ export function startApp(kind: AppKind, env: Record<string, string>, options: St
     ...options,
     name: options.name ?? kind,
     entry: options.compiled ? APP_ENTRIES[kind].compiled : APP_ENTRIES[kind].source,
+    // The app's own flags first: a caller's (a benchmark's) repeat of one overrides it.
+    nodeArgs: [...APP_ENTRIES[kind].nodeFlags, ...(options.nodeArgs ?? [])],
     env: {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'test',
