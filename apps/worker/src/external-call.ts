@@ -52,11 +52,12 @@ export interface SimulatedCallOptions {
  */
 export function simulatedExternalCall(options: SimulatedCallOptions): ExternalCall {
   const random = options.random ?? Math.random;
+  // Without failures the delay is the call: no async frame around it, held for the whole delay by
+  // each of thousands of calls in flight.
+  if (options.failureRate <= 0) return (_record, signal) => abortableDelay(options.delayMs, signal);
   return async (_record, signal) => {
     await abortableDelay(options.delayMs, signal);
-    if (options.failureRate > 0 && random() < options.failureRate) {
-      throw new ExternalCallError('simulated external call failure');
-    }
+    if (random() < options.failureRate) throw new ExternalCallError('simulated external call failure');
   };
 }
 
