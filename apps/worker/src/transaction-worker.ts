@@ -205,7 +205,8 @@ function untilAborted(call: Promise<void>, signal: AbortSignal): Promise<void> {
         signal.removeEventListener('abort', onAbort);
         resolve();
       },
-      (error: unknown) => {
+      // Passed on as the call rejected it, as `then(resolve, reject)` would.
+      (error: Error) => {
         signal.removeEventListener('abort', onAbort);
         reject(error);
       },
