@@ -6,7 +6,7 @@ import { MongoClient } from 'mongodb';
 import type { ClaimMode } from '@txhook/transactions';
 import { randomBytes } from 'node:crypto';
 import { postLoad } from './load';
-import { cpuSeconds, percentile, rssMb, sleep, withStack } from './harness';
+import { percentile, rssMb, sleep, totalCpuSeconds, withStack } from './harness';
 
 export interface DrainResult {
   label: string;
@@ -64,8 +64,7 @@ export async function drainOurs(
     workers,
     async ({ baseUrl, workers: workerProcesses, collection }) => {
       let peakRss = 0;
-      const workerCpu = () => workerProcesses.reduce((sum, worker) => sum + cpuSeconds(worker.child.pid), 0);
-      const cpuAtStart = workerCpu();
+      const cpuAtStart = totalCpuSeconds(workerProcesses);
       const sampler = setInterval(() => {
         for (const worker of workerProcesses) peakRss = Math.max(peakRss, rssMb(worker.child.pid));
       }, 250);
@@ -88,7 +87,7 @@ export async function drainOurs(
       while (finished < transactions && Date.now() < deadline) await sleep(250);
       clearInterval(poller);
       clearInterval(sampler);
-      const workerCpuSeconds = round(workerCpu() - cpuAtStart);
+      const workerCpuSeconds = round(totalCpuSeconds(workerProcesses) - cpuAtStart);
 
       const records = await collection
         .find({ status: 'PROCESSED' }, { projection: { processed_at: 1 } })

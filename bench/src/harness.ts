@@ -87,6 +87,11 @@ export function cpuSeconds(pid: number | undefined): number {
   }
 }
 
+/** CPU seconds the given processes (the workers of a stack) have used so far, together. */
+export function totalCpuSeconds(processes: readonly AppProcess[]): number {
+  return processes.reduce((sum, app) => sum + cpuSeconds(app.child.pid), 0);
+}
+
 /** CPU seconds all processes of the machine have used so far (busy time of every core, /proc/stat). */
 export function machineBusySeconds(): number {
   try {

@@ -6,7 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
 import { TransactionStatus, TransactionStore } from '@txhook/transactions';
 import { postLoad, type LoadResult } from './load';
-import { countTransactions, cpuSeconds, machineBusySeconds, withStack, type Stack } from './harness';
+import {
+  countTransactions,
+  cpuSeconds,
+  machineBusySeconds,
+  totalCpuSeconds,
+  withStack,
+  type Stack,
+} from './harness';
 import { fillHistory } from './growth';
 
 /** CPU seconds each process used during the measured load (the warm-up excluded). */
@@ -50,7 +57,7 @@ function cpuNow(stack: Stack, databasePid: number | undefined) {
   return {
     loadGenerator: (own.user + own.system) / 1e6,
     api: cpuSeconds(stack.api.child.pid),
-    workers: stack.workers.reduce((sum, worker) => sum + cpuSeconds(worker.child.pid), 0),
+    workers: totalCpuSeconds(stack.workers),
     database: cpuSeconds(databasePid),
     machine: machineBusySeconds(),
     at: performance.now(),
