@@ -6,9 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { APP_ENTRIES } from '@txhook/test-kit/launcher';
 import { APP_CONFIGS, effectiveSetting, type App } from './app-configs';
-import { CALL_MARGIN_MS } from './app-facts';
+import { CALL_MARGIN_MS, deployedCommand } from './app-facts';
 
 interface ComposeService {
   command?: string[] | string;
@@ -98,11 +97,7 @@ describe('docker-compose.yml', () => {
 
   test('the api and the worker run with the node flags every launch of them carries', () => {
     for (const app of ['api', 'worker'] as const) {
-      expect(services[app]!.command).toEqual([
-        'node',
-        ...APP_ENTRIES[app].nodeFlags,
-        APP_ENTRIES[app].compiled,
-      ]);
+      expect(services[app]!.command).toEqual(deployedCommand(app));
     }
   });
 

@@ -36,9 +36,8 @@ import {
 import { serve, type Served } from '../../apps/api/test/serve';
 import { startMetricsServer } from '../../apps/worker/src/metrics-server';
 import { testDatabaseUrl } from '@txhook/test-kit';
-import { APP_ENTRIES } from '@txhook/test-kit/launcher';
 import { APP_CONFIGS, effectiveSetting, type App } from './app-configs';
-import { CALL_MARGIN_MS } from './app-facts';
+import { CALL_MARGIN_MS, deployedCommand } from './app-facts';
 import { render, validateAgainstSchemas, type K8sObject } from './kustomize';
 
 const root = join(__dirname, '..', '..');
@@ -169,7 +168,7 @@ describe.each(overlays)('%s', (overlay) => {
 
   test('each container runs its app with the node flags every launch of that app carries', () => {
     for (const { container, app } of appDeployments(objects)) {
-      expect(container.command).toEqual(['node', ...APP_ENTRIES[app].nodeFlags, APP_ENTRIES[app].compiled]);
+      expect(container.command).toEqual(deployedCommand(app));
     }
   });
 
