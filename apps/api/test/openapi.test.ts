@@ -101,6 +101,16 @@ describe('GET /openapi.json', () => {
     expect(JSON.stringify(doc)).not.toContain('"500"');
   });
 
+  it('documents 413 on every POST: each reads its body through a size limit', () => {
+    const doc = buildOpenApiDocument() as Doc;
+    const posts = Object.entries(doc.paths).flatMap(([path, operations]) =>
+      operations.post ? [[path, Object.keys(operations.post.responses)] as const] : [],
+    );
+    expect(posts.length).toBeGreaterThanOrEqual(4);
+    for (const [path, codes] of posts)
+      expect({ path, has413: codes.includes('413') }).toEqual({ path, has413: true });
+  });
+
   it('documents every route in the route table (which a test holds equal to the routes the app serves)', () => {
     const doc = buildOpenApiDocument() as Doc;
     const documented = Object.entries(doc.paths).flatMap(([path, operations]) =>

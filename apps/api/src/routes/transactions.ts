@@ -123,6 +123,7 @@ export const transactionsResource: ApiResource = {
         responses: {
           '200': response('How many FAILED records this call moved back to PROCESSING', 'RedriveResult'),
           '400': errorResponse('invalid_json or validation_failed (with details)'),
+          '413': errorResponse(`payload_too_large: body over ${REDRIVE_BODY_LIMIT_BYTES} bytes`),
           '415': errorResponse('unsupported_media_type: operator POSTs must be application/json'),
           ...common,
           ...unavailable(),
@@ -168,6 +169,7 @@ export const transactionsResource: ApiResource = {
           ),
           '404': errorResponse('not_found'),
           '409': errorResponse('already_processed: a PROCESSED transaction is final'),
+          '413': errorResponse(`payload_too_large: body over ${REDRIVE_BODY_LIMIT_BYTES} bytes`),
           '415': errorResponse('unsupported_media_type: operator POSTs must be application/json'),
           ...common,
           ...unavailable(),
