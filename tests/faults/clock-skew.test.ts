@@ -71,7 +71,15 @@ it('workers at +45 s and -45 s: no lease stolen or lost, every record called onc
     });
   }
   const skewSeen = [behind, ahead].map((worker) => worker.logsWith('database clock synced')[0]?.offset_ms);
-  const processedBy = [behind, ahead].map((worker) => worker.logsWith('transaction processed').length);
+  const loggedProcessed = () =>
+    [behind, ahead].map((worker) => worker.logsWith('transaction processed').length);
+  // A record is PROCESSED in the database a moment before its worker's log line reaches us.
+  await waitFor(
+    'every processed record logged',
+    () => (loggedProcessed().reduce((sum, n) => sum + n, 0) >= BACKLOG + LATE ? true : undefined),
+    10_000,
+  ).catch(() => undefined); // the count is asserted exactly below
+  const processedBy = loggedProcessed();
   expect(processedBy[0]! + processedBy[1]!).toBe(BACKLOG + LATE);
   expect(processedBy[0]).toBeGreaterThan(0);
   recordFigures('clock-skew', {
