@@ -1,0 +1,44 @@
+/**
+ * The fuzz run's schemathesis configuration (tests/fuzz/schemathesis.toml) counts every refusal
+ * the API documents as a refusal: a documented 4xx answered to an invalid request must not fail
+ * the negative_data_rejection check. A CI run failed that way on a 413 (oversized, invalid body).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { REPO_ROOT } from '@txhook/test-kit';
+import { buildOpenApiDocument } from '../../apps/api/src/openapi';
+
+const CONFIG = path.join(REPO_ROOT, 'tests', 'fuzz', 'schemathesis.toml');
+
+/** The string array `key = [...]` in TOML table `[table]` (the file holds plain string arrays). */
+function tomlStringArray(text: string, table: string, key: string): string[] {
+  const start = text.indexOf(`[${table}]`);
+  expect(start).toBeGreaterThanOrEqual(0);
+  const rest = text.slice(start + table.length + 2);
+  const body = rest.split(/^\[/m)[0] ?? '';
+  const match = new RegExp(`^${key}\\s*=\\s*(\\[[^\\]]*\\])`, 'm').exec(body);
+  expect(match).not.toBeNull();
+  return JSON.parse(match![1]!) as string[];
+}
+
+it('lists every 4xx the API documents among the answers that refuse invalid data', () => {
+  const refusals = tomlStringArray(
+    readFileSync(CONFIG, 'utf8'),
+    'checks.negative_data_rejection',
+    'expected-statuses',
+  );
+  const doc = buildOpenApiDocument() as { paths: Record<string, Record<string, { responses: object }>> };
+  const documented4xx = new Set(
+    Object.values(doc.paths)
+      .flatMap((operations) => Object.values(operations).flatMap((op) => Object.keys(op.responses)))
+      .filter((code) => code.startsWith('4')),
+  );
+  expect(documented4xx).toContain('413');
+  expect([...documented4xx].filter((code) => !refusals.includes(code))).toEqual([]);
+});
+
+it('is the configuration the fuzz run passes to schemathesis', () => {
+  const script = readFileSync(path.join(REPO_ROOT, 'scripts', 'fuzz.ts'), 'utf8');
+  expect(script).toContain("'--config-file'");
+  expect(script).toContain("path.join(REPO_ROOT, 'tests', 'fuzz', 'schemathesis.toml')");
+});
