@@ -164,6 +164,17 @@ describe('GET /v1/transactions', () => {
     }
   });
 
+  it('names the allowed range for any limit out of it, however many digits it has', async () => {
+    for (const limit of ['0', '201', '100000', '-1', '1.5', 'ten']) {
+      const response = await getJson<ErrorBody>(`${baseUrl}/v1/transactions?limit=${limit}`);
+      expect({ limit, status: response.status, message: response.body.error.details?.[0]?.message }).toEqual({
+        limit,
+        status: 400,
+        message: 'must be a whole number from 1 to 200',
+      });
+    }
+  });
+
   it('accepts the maximum limit of 200', async () => {
     const response = await getJson<ListBody>(`${baseUrl}/v1/transactions?limit=200`);
     expect(response.status).toBe(200);

@@ -29,13 +29,16 @@ const REDRIVE_BODY_LIMIT_BYTES = 4_096;
 const LIST_DEFAULT_LIMIT = 50;
 const LIST_MAX_LIMIT = 200;
 
+/** One message for every bad limit: too many digits, a sign or a fraction are out of range too. */
+const LIST_LIMIT_ERROR = `must be a whole number from 1 to ${LIST_MAX_LIMIT}`;
+
 const listQuerySchema = z.object({
   status: z.enum(Object.values(TransactionStatus)).optional(),
   limit: z
     .string()
-    .regex(/^[0-9]{1,4}$/, { error: 'must be a whole number' })
+    .regex(/^[0-9]{1,4}$/, { error: LIST_LIMIT_ERROR })
     .transform(Number)
-    .pipe(z.number().min(1).max(LIST_MAX_LIMIT))
+    .pipe(z.number().min(1, { error: LIST_LIMIT_ERROR }).max(LIST_MAX_LIMIT, { error: LIST_LIMIT_ERROR }))
     .optional(),
   cursor: z.string().optional(),
 });
