@@ -30,7 +30,7 @@ interface ListBody {
   next_cursor: string | null;
 }
 interface ErrorBody {
-  error: { code: string; message: string; details?: { field: string }[] };
+  error: { code: string; message: string; details?: { field: string; message: string }[] };
 }
 
 async function serve(client: MongoClient, repository: TransactionStore) {
