@@ -20,7 +20,7 @@ export function createLogger(service: string, config: LoggingSettings, options: 
     for (const [key, value] of Object.entries(context?.() ?? {})) if (!(key in info)) info[key] = value;
     return info;
   });
-  return winston.createLogger({
+  const logger = winston.createLogger({
     level: config.LOG_LEVEL,
     defaultMeta: { service },
     format:
@@ -37,4 +37,26 @@ export function createLogger(service: string, config: LoggingSettings, options: 
           ),
     transports: [new winston.transports.Console()],
   });
+  return withDisabledLevelsSkipped(logger);
+}
+
+type LevelMethod = (this: winston.Logger, ...args: unknown[]) => winston.Logger;
+
+/**
+ * winston formats every line (context, timestamp, JSON) and only then lets the transport drop it
+ * by level, so a disabled line (the worker's per-record debug lines at LOG_LEVEL=info) costs as
+ * much as a written one. Each level's method asks first whether anything would write it; the
+ * answer follows the logger's level, also when it is changed later.
+ */
+function withDisabledLevelsSkipped(logger: winston.Logger): winston.Logger {
+  const methods = logger as unknown as Record<string, LevelMethod>;
+  for (const level of Object.keys(logger.levels)) {
+    const write = methods[level];
+    if (!write) continue;
+    // `this`, not `logger`: a child logger inherits these and must write with its own fields.
+    methods[level] = function (this: winston.Logger, ...args: unknown[]) {
+      return this.isLevelEnabled(level) ? write.apply(this, args) : this;
+    };
+  }
+  return logger;
 }
