@@ -26,6 +26,12 @@ export const REDRIVE_PATH = '/v1/transactions/retry';
 export const REDRIVE_MAX_LIMIT = 1_000;
 const REDRIVE_BODY_LIMIT_BYTES = 4_096;
 
+/** How both operator POSTs refuse a body before reading it (rawBody + jsonBody, in the routes below). */
+const operatorBodyRefusals = {
+  '413': errorResponse(`payload_too_large: body over ${REDRIVE_BODY_LIMIT_BYTES} bytes`),
+  '415': errorResponse('unsupported_media_type: operator POSTs must be application/json'),
+};
+
 const LIST_DEFAULT_LIMIT = 50;
 const LIST_MAX_LIMIT = 200;
 
@@ -126,8 +132,7 @@ export const transactionsResource: ApiResource = {
         responses: {
           '200': response('How many FAILED records this call moved back to PROCESSING', 'RedriveResult'),
           '400': errorResponse('invalid_json or validation_failed (with details)'),
-          '413': errorResponse(`payload_too_large: body over ${REDRIVE_BODY_LIMIT_BYTES} bytes`),
-          '415': errorResponse('unsupported_media_type: operator POSTs must be application/json'),
+          ...operatorBodyRefusals,
           ...common,
           ...unavailable(),
         },
@@ -172,8 +177,7 @@ export const transactionsResource: ApiResource = {
           ),
           '404': errorResponse('not_found'),
           '409': errorResponse('already_processed: a PROCESSED transaction is final'),
-          '413': errorResponse(`payload_too_large: body over ${REDRIVE_BODY_LIMIT_BYTES} bytes`),
-          '415': errorResponse('unsupported_media_type: operator POSTs must be application/json'),
+          ...operatorBodyRefusals,
           ...common,
           ...unavailable(),
         },
