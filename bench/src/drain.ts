@@ -82,7 +82,7 @@ export async function drainOurs(
         connections: 64,
         amount: transactions,
       });
-      const ingestSeconds = (Date.now() - started) / 1000;
+      const ingestSeconds = (ingest.lastResponseAt - started) / 1000;
       const deadline = Date.now() + CALL_MS + 90_000;
       while (finished < transactions && Date.now() < deadline) await sleep(250);
       clearInterval(poller);

@@ -18,6 +18,11 @@ export interface LoadResult {
   non2xx: number;
   timeouts: number;
   total: number;
+  /**
+   * When the last response arrived (epoch ms). autocannon reports a run by `amount` done only at
+   * its next one-second tick, up to a second after that.
+   */
+  lastResponseAt: number;
 }
 
 let sequence = 0;
@@ -43,6 +48,7 @@ export async function postLoad(options: {
 }): Promise<LoadResult> {
   let over500ms = 0;
   let missedAcks = 0;
+  let lastResponseAt = Date.now();
   let instance: autocannon.Instance | undefined;
   const finished = new Promise<autocannon.Result>((resolve, reject) => {
     instance = autocannon(
@@ -60,6 +66,7 @@ export async function postLoad(options: {
     );
   });
   instance?.on('response', (_client, status, _bytes, responseTimeMs) => {
+    lastResponseAt = Date.now();
     if (responseTimeMs > 500) over500ms += 1;
     if (responseTimeMs > 500 || status < 200 || status > 299) missedAcks += 1;
   });
@@ -76,5 +83,6 @@ export async function postLoad(options: {
     non2xx: result.non2xx,
     timeouts: result.timeouts,
     total: result.requests.total,
+    lastResponseAt,
   };
 }

@@ -449,7 +449,7 @@ function report(r: Results): string {
     lines.push(
       '## 2. Drain: 10,000 transactions, real 30 s call',
       '',
-      'From the first POST (autocannon, 64 connections, 10,000 requests) to the last `processed_at`. Claims/s over the span in which calls started; peak in-flight = most calls running at once; RSS sampled every 250 ms.',
+      'From the first POST (autocannon, 64 connections, 10,000 requests) to the last `processed_at`; ingest s: from the first POST to the last answer. Claims/s over the span in which calls started; peak in-flight = most calls running at once; RSS sampled every 250 ms.',
       '',
       '| run | finished | ingest s | total s | claims/s | peak in-flight | peak worker RSS MB | worker CPU s | note |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
