@@ -476,7 +476,7 @@ function report(r: Results): string {
       '',
       agendaComplete
         ? `Agenda drained in ${r.peer.totalSeconds} s, ours (1 worker) in ${ours.totalSeconds} s: ours is **${ratio.toFixed(1)}×** faster (goal ≥ 5×: ${verdict(ratio >= 5)}).`
-        : `Agenda had finished ${r.peer.finished} of ${r.peer.transactions} when stopped at ${r.peer.totalSeconds} s; ours (1 worker) finished all in ${ours.totalSeconds} s: ours is at least **${ratio.toFixed(1)}×** faster (goal ≥ 5×: ${verdict(ratio >= 5)}).`,
+        : `Agenda had finished ${r.peer.finished} of ${r.peer.transactions} when stopped at ${r.peer.totalSeconds} s; ours (1 worker) finished all in ${ours.totalSeconds} s: a lower bound of ${ratio.toFixed(1)}× that comes from Agenda stalling on the embedded server's lock query, so it does not count for the goal (goal ≥ 5×: **not claimed**; why, and the ratio against Agenda on the library's scans: "Agenda on the stand-in: where the time goes" in the analysis below).`,
       '',
       '![drain curves](bench/drain.svg)',
       '',
