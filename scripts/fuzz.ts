@@ -16,25 +16,11 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { startEmbeddedMongo } from '@txhook/embedded-mongo';
 import { REPO_ROOT, startApi, type AppProcess } from '@txhook/test-kit/launcher';
+import { REPORT_DIR, schemathesisArgs } from './fuzz-args';
 
-const REPORT_DIR = path.join(REPO_ROOT, 'test-artifacts', 'schemathesis');
 /** A key made for this run only: the API holds its SHA-256, schemathesis sends it. */
 const OPERATOR_TOKEN = `txk_${randomBytes(32).toString('base64url')}`;
 const OPERATOR_KEYS = `fuzz:operate:${createHash('sha256').update(OPERATOR_TOKEN).digest('hex')}`;
-
-const CHECKS = [
-  'not_a_server_error',
-  'status_code_conformance',
-  'content_type_conformance',
-  'response_headers_conformance',
-  'response_schema_conformance',
-  'negative_data_rejection',
-  'missing_required_header',
-  'unsupported_method',
-  'allow_header_conformance',
-  'use_after_free',
-  'ensure_resource_availability',
-];
 
 /** The API from source, on a free port; only its error lines are shown. */
 function startFuzzedApi(mongoUrl: string): ReturnType<typeof startApi> {
@@ -59,38 +45,7 @@ function isErrorLine(line: string): boolean {
 function runSchemathesis(baseUrl: string): Promise<number> {
   const bin = process.env.SCHEMATHESIS_BIN ?? 'schemathesis';
   mkdirSync(REPORT_DIR, { recursive: true });
-  const args = [
-    // Which answers count as refusing invalid data (413 among them): see the file's comments.
-    '--config-file',
-    path.join(REPO_ROOT, 'tests', 'fuzz', 'schemathesis.toml'),
-    'run',
-    `${baseUrl}/openapi.json`,
-    '--url',
-    baseUrl,
-    // schemathesis leaves the schema's own path out unless asked; test every documented operation.
-    '--include-path-regex',
-    '^/',
-    '--checks',
-    CHECKS.join(','),
-    '--header',
-    `Authorization: Bearer ${OPERATOR_TOKEN}`,
-    '--max-examples',
-    process.env.FUZZ_MAX_EXAMPLES ?? '300',
-    '--max-time',
-    process.env.FUZZ_MAX_TIME ?? '150',
-    '--workers',
-    '2',
-    '--request-timeout',
-    '10',
-    '--generation-database',
-    'none',
-    '--report',
-    'junit,ndjson',
-    '--report-dir',
-    REPORT_DIR,
-    '--no-color',
-    ...(process.env.FUZZ_SEED ? ['--seed', process.env.FUZZ_SEED] : []),
-  ];
+  const args = schemathesisArgs(baseUrl, OPERATOR_TOKEN);
   console.log(`$ schemathesis ${args.join(' ').replace(OPERATOR_TOKEN, '<operator token>')}`);
   // tests/fuzz/python/sitecustomize.py works around a CPython 3.11 ast bug inside Hypothesis.
   const pythonPath = [path.join(REPO_ROOT, 'tests', 'fuzz', 'python'), process.env.PYTHONPATH].filter(
