@@ -474,9 +474,11 @@ function report(r: Results): string {
       '',
       'Agenda 6.2.6 with `@agendajs/mongo-backend`, one job per transaction, the same 30 s wait, `maxConcurrency`/`defaultConcurrency` 20,000, lock limits off, `processEvery` 100 ms, on the same server in the same run (Agenda runs inside the benchmark process, so its RSS column includes the load generator).',
       '',
-      agendaComplete
-        ? `Agenda drained in ${r.peer.totalSeconds} s, ours (1 worker) in ${ours.totalSeconds} s: ours is **${ratio.toFixed(1)}×** faster (goal ≥ 5×: ${verdict(ratio >= 5)}).`
-        : `Agenda had finished ${r.peer.finished} of ${r.peer.transactions} when stopped at ${r.peer.totalSeconds} s; ours (1 worker) finished all in ${ours.totalSeconds} s: a lower bound of ${ratio.toFixed(1)}× that comes from Agenda stalling on the embedded server's lock query, so it does not count for the goal (goal ≥ 5×: **not claimed**; why, and the ratio against Agenda on the library's scans: "Agenda on the stand-in: where the time goes" in the analysis below).`,
+      `${
+        agendaComplete
+          ? `Agenda drained in ${r.peer.totalSeconds} s, ours (1 worker) in ${ours.totalSeconds} s: **${ratio.toFixed(1)}×** on this server`
+          : `Agenda had finished ${r.peer.finished} of ${r.peer.transactions} when stopped at ${r.peer.totalSeconds} s; ours (1 worker) finished all in ${ours.totalSeconds} s: at least ${ratio.toFixed(1)}× on this server`
+      } (goal ≥ 5×: **not claimed**). On the embedded server most of Agenda's time goes to its lock query, which walks every job already locked (real MongoDB would reject those on the index keys; not measured here), so its time here varies from run to run and says more about the stand-in than about Agenda; see "Agenda on the stand-in: where the time goes" in the analysis below, with the ratio against Agenda on the library's scans.`,
       '',
       '![drain curves](bench/drain.svg)',
       '',
