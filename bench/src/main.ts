@@ -158,7 +158,9 @@ async function withDatabase<T>(
     ...(jfrDir
       ? {
           jvmArgs: [
-            `-XX:StartFlightRecording=filename=${path.join(path.resolve(jfrDir), file)},settings=profile,dumponexit=true`,
+            // method-profiling=max: a Java sample every 1 ms; at the profile settings' 10 ms a 10 s
+            // run gave a few hundred samples, too few to split the database's time.
+            `-XX:StartFlightRecording=filename=${path.join(path.resolve(jfrDir), file)},settings=profile,method-profiling=max,dumponexit=true`,
           ],
         }
       : {}),
@@ -392,7 +394,7 @@ function report(r: Results): string {
     'noisy, absolute numbers move, ratios hold. Parts can be re-run alone:',
     '`pnpm bench ingest|claims|drain|peer|lag|mixed|growth|autoscale`.',
     '',
-    "Knobs for `claims`, `drain`, `mixed` and `growth`: `BENCH_CLAIM_RECORDS` (4000), `BENCH_CLAIM_MODES` (drain: the default mode first, then the other), `BENCH_DRAIN_WORKERS` (1,3); for all four (a quick run of `mixed` or `growth` fits in minutes): `BENCH_BACKENDS` (memory,h2), `BENCH_DB_GCS` (e.g. serial,g1), `BENCH_H2_CACHES_MB` (e.g. 16,256) and `BENCH_SECONDARY_INDEXES` (on,off) to compare database set-ups side by side; `BENCH_MIXED_SECONDS` (10), `BENCH_MIXED_CALLS_S` (5,30), `BENCH_MIXED_WORKERS` (1,3), `BENCH_MIXED_STORED` (0: PROCESSED history stored before each scenario), `BENCH_WORKER_NICENESS` (unset: the default `WORKER_NICENESS`); `BENCH_GROWTH_SIZES` (0,100000,500000), `BENCH_GROWTH_REPS` (10), `BENCH_GROWTH_BUDGET_S` (30), `BENCH_GROWTH_E2E` (1). Profiles: `BENCH_JFR_DIR` (Flight Recorder of the database JVM), `BENCH_NODE_PROF_DIR` (`--cpu-prof` of the API and workers); `BENCH_NODE_ARGS` (node flags for the API and workers, after their own: e.g. `--max-semi-space-size=16` undoes the worker's young-generation cap for a side-by-side run).",
+    "Knobs for `claims`, `drain`, `mixed` and `growth`: `BENCH_CLAIM_RECORDS` (4000), `BENCH_CLAIM_MODES` (drain: the default mode first, then the other), `BENCH_DRAIN_WORKERS` (1,3); for all four (a quick run of `mixed` or `growth` fits in minutes): `BENCH_BACKENDS` (memory,h2), `BENCH_DB_GCS` (e.g. serial,g1), `BENCH_H2_CACHES_MB` (e.g. 16,256) and `BENCH_SECONDARY_INDEXES` (on,off) to compare database set-ups side by side; `BENCH_MIXED_SECONDS` (10), `BENCH_MIXED_CALLS_S` (5,30), `BENCH_MIXED_WORKERS` (1,3), `BENCH_MIXED_STORED` (0: PROCESSED history stored before each scenario), `BENCH_WORKER_NICENESS` (unset: the default `WORKER_NICENESS`); `BENCH_GROWTH_SIZES` (0,100000,500000), `BENCH_GROWTH_REPS` (10), `BENCH_GROWTH_BUDGET_S` (30), `BENCH_GROWTH_E2E` (1). Profiles: `BENCH_JFR_DIR` (Flight Recorder of the database JVM, a sample every 1 ms), `BENCH_NODE_PROF_DIR` (`--cpu-prof` of the API and workers); `BENCH_NODE_ARGS` (node flags for the API and workers, after their own: e.g. `--max-semi-space-size=16` undoes the worker's young-generation cap for a side-by-side run).",
     '',
     `- Date: ${r.date}`,
     `- Machine: ${r.machine.cpus} × ${r.machine.cpu_model}, ${r.machine.memory_gib} GiB, ${r.machine.os}, Node.js ${r.machine.node}, commit ${r.machine.git_commit}`,
