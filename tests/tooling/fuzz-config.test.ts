@@ -4,8 +4,6 @@
  * the negative_data_rejection check. A CI run failed that way on a 413 (oversized, invalid body).
  */
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { REPO_ROOT } from '@txhook/test-kit';
 import { buildOpenApiDocument } from '../../apps/api/src/openapi';
 import { SCHEMATHESIS_CONFIG, schemathesisArgs } from '../../scripts/fuzz-args';
 
@@ -37,7 +35,6 @@ it('lists every 4xx the API documents among the answers that refuse invalid data
 });
 
 it('is the configuration the fuzz run passes to schemathesis', () => {
-  expect(SCHEMATHESIS_CONFIG).toBe(path.join(REPO_ROOT, 'tests', 'fuzz', 'schemathesis.toml'));
   const args = schemathesisArgs('http://127.0.0.1:1', 'token');
   // A global option: schemathesis reads it only before the `run` command.
   expect(args.slice(0, 3)).toEqual(['--config-file', SCHEMATHESIS_CONFIG, 'run']);
