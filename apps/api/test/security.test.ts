@@ -42,19 +42,21 @@ let open: Served;
 let signed: Served;
 const count = (filter = {}) => database.repository.collection.countDocuments(filter);
 const now = () => Math.floor(Date.now() / 1000);
+/** The signed API's WEBHOOK_TOLERANCE_SECONDS (its default). */
+const TOLERANCE_S = 300;
 /**
- * Past the default WEBHOOK_TOLERANCE_SECONDS (300) by a minute: the API reads its own clock (whole
- * seconds) when the request arrives, a second or more later whenever a second ends in between, which
- * brought a future timestamp of +301 back inside the tolerance in a CI run. The exact boundary (±301 s) is tested with a fixed clock in
- * packages/transactions/test/signature.test.ts.
+ * A minute past the tolerance: the API reads its own clock (whole seconds) when the request
+ * arrives, a second or more later whenever a second ends in between, which brought a future
+ * timestamp of +301 back inside the tolerance in a CI run. The exact boundary (±301 s) is tested
+ * with a fixed clock in packages/transactions/test/signature.test.ts.
  */
-const OUTSIDE_TOLERANCE_S = 300 + 60;
+const OUTSIDE_TOLERANCE_S = TOLERANCE_S + 60;
 
 beforeAll(async () => {
   database = await openTestDatabase('security');
   open = await serve(database.client, database.repository);
   signed = await serve(database.client, database.repository, {
-    signature: { secrets: [SECRET, PREVIOUS], toleranceSeconds: 300 },
+    signature: { secrets: [SECRET, PREVIOUS], toleranceSeconds: TOLERANCE_S },
   });
 });
 afterAll(async () => {
