@@ -70,7 +70,8 @@ export interface GrowthResult {
   endToEnd?: EndToEnd;
 }
 
-const webhook = (id: string) => ({
+/** A valid webhook for `id`, the same body every growth step stores or posts. */
+export const webhook = (id: string) => ({
   transaction_id: id,
   source_account: 'acc-growth-1',
   destination_account: 'acc-growth-2',

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { MongoClient, type Collection, type Db, type Document } from 'mongodb';
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import {
   launch,
@@ -57,6 +58,14 @@ export async function startBaseline(): Promise<{ process: AppProcess; baseUrl: s
   });
   const line = await started(baseline, 'baseline listening', 30_000);
   return { process: baseline, baseUrl: `http://127.0.0.1:${String(line.port)}` };
+}
+
+/** The 1-, 5- and 15-minute load averages, for a script's first line. */
+export function loadAverage(): string {
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
 }
 
 /** Resident set size of a process in MB, from /proc (Linux). */

@@ -14,6 +14,7 @@ import { MongoClient } from 'mongodb';
 import { LeaseQueue, TransactionStore } from '@txhook/transactions';
 import { startEmbeddedMongo, type EmbeddedMongoOptions } from '@txhook/embedded-mongo';
 import { fillHistory } from './growth';
+import { loadAverage } from './harness';
 
 const records = Number(process.argv[2] ?? 500_000);
 
@@ -92,12 +93,7 @@ async function h2Restart() {
 }
 
 async function main() {
-  console.log(
-    `index-cost: ${records} records, load average ${os
-      .loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')}`,
-  );
+  console.log(`index-cost: ${records} records, load average ${loadAverage()}`);
   for (const secondaryIndexes of [true, false]) {
     console.log('memory backend', JSON.stringify(await heapOfMemoryBackend(secondaryIndexes)));
   }

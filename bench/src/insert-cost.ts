@@ -7,11 +7,11 @@
  * Each inserts 20,000 new records as the API does (unordered insertMany of 32, durable write
  * concern, 4 in flight) and reports the wall time and the database process's CPU.
  */
-import os from 'node:os';
 import { MongoClient, type Collection, type Document } from 'mongodb';
 import { TRANSACTION_INDEXES, newTransactionDocument } from '@txhook/transactions';
 import { startEmbeddedMongo } from '@txhook/embedded-mongo';
-import { cpuSeconds } from './harness';
+import { webhook } from './growth';
+import { cpuSeconds, loadAverage } from './harness';
 
 const rounds = Number(process.argv[2] ?? 2);
 const RECORDS = 20_000;
@@ -44,16 +44,7 @@ let sequence = 0;
 async function insertBatch(collection: Collection<Document>): Promise<void> {
   const documents = Array.from({ length: BATCH }, () => {
     sequence += 1;
-    return newTransactionDocument(
-      {
-        transaction_id: `insert-cost-${sequence}`,
-        source_account: 'acc-1',
-        destination_account: 'acc-2',
-        amount: '125.50',
-        currency: 'USD',
-      },
-      new Date(),
-    );
+    return newTransactionDocument(webhook(`insert-cost-${sequence}`), new Date());
   });
   await collection.insertMany(documents, { ordered: false, writeConcern: { w: 'majority', j: true } });
 }
@@ -91,12 +82,7 @@ async function measure(setup: (typeof SETUPS)[number]) {
 }
 
 async function main() {
-  console.log(
-    `insert-cost: load average ${os
-      .loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')}`,
-  );
+  console.log(`insert-cost: load average ${loadAverage()}`);
   for (let round = 1; round <= rounds; round += 1) {
     for (const setup of SETUPS) console.log(`round ${round}`, JSON.stringify(await measure(setup)));
   }
