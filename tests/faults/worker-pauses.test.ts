@@ -22,7 +22,7 @@ import {
 const TRANSACTIONS = 60;
 const env = e2eEnv('faults_pauses', {
   PROCESSING_DELAY_MS: '6000',
-  LEASE_MS: '2000', // heartbeat every 667 ms
+  LEASE_MS: '2000', // each lease renewed once 667 ms of it have passed
   LOG_LEVEL: 'debug',
   MAX_ATTEMPTS: '3',
 });

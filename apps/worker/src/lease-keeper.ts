@@ -17,6 +17,8 @@ export interface LeaseKeeperOptions {
  */
 export class LeaseKeeper {
   private heartbeat: NodeJS.Timeout | undefined;
+  /** A renewal is on its way. */
+  private renewing = false;
 
   constructor(
     private readonly queue: LeaseQueue,
@@ -28,8 +30,8 @@ export class LeaseKeeper {
   ) {}
 
   start(): void {
-    // Renew three times per lease so one slow or failed heartbeat does not lose the lease.
-    this.heartbeat ??= setInterval(() => void this.renewAll(), Math.max(100, this.options.leaseMs / 3));
+    // Looks every thirtieth of a lease for leases a third of whose time has passed (see renewDue).
+    this.heartbeat ??= setInterval(() => void this.renewDue(), Math.max(100, this.options.leaseMs / 30));
   }
 
   stop(): void {
@@ -112,12 +114,33 @@ export class LeaseKeeper {
   }
 
   /**
-   * Heartbeat: renews, per record, the leases of calls that run (and of outcomes being written),
-   * never those past their deadline. A running call whose lease is gone is aborted at once.
+   * Heartbeat: renews, per record, the leases of calls that run (and of outcomes being written)
+   * once a third of the lease has passed since it was last confirmed, never those past their
+   * deadline. A running call whose lease is gone is aborted at once.
+   *
+   * Per lease, not all on one beat: renewing every running call every third of a lease sent
+   * thousands of renewals at once per worker, and on the embedded server they held the
+   * collection's lock while webhooks waited to be stored (acknowledgements over 500 ms, issue 10).
+   * Renewals now come as the calls they keep started, and calls shorter than a third of a lease
+   * are never renewed. A renewal that fails is tried again at the next look, not a third of a
+   * lease later; one at a time, so a slow one is not sent again meanwhile.
    */
-  private async renewAll(): Promise<void> {
+  private async renewDue(): Promise<void> {
+    if (this.renewing) return;
+    this.renewing = true;
+    try {
+      await this.renew();
+    } finally {
+      this.renewing = false;
+    }
+  }
+
+  private async renew(): Promise<void> {
     const now = performance.now();
-    const jobs = [...this.jobs.values()].filter((job) => job.phase !== 'starting' && now < job.deadline);
+    const renewBefore = now + (this.options.leaseMs * 2) / 3;
+    const jobs = [...this.jobs.values()].filter(
+      (job) => job.phase !== 'starting' && now < job.deadline && job.leaseValidUntil <= renewBefore,
+    );
     if (jobs.length === 0) return;
     const sent = jobs.map((job) => ({ job, token: job.token }));
     const sentAt = performance.now();

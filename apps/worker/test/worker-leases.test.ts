@@ -15,6 +15,7 @@ import { abortableDelay } from '../src/external-call';
 import { RetryPolicy } from '../src/retry-policy';
 import { TransactionWorker, type ExternalCall } from '../src/transaction-worker';
 import { Registry } from 'prom-client';
+import type { CommandStartedEvent, Document } from 'mongodb';
 import { createWorkerMetrics } from '../src/metrics';
 import {
   openTestDatabase,
@@ -121,7 +122,7 @@ describe.each(CLAIM_MODES)('claim mode %s', (claimMode) => {
   describe('worker under event-loop blocks (finding 1)', () => {
     it('blocks shorter and longer than a lease during calls: each record called once, all PROCESSED', async () => {
       const ids = await seed(20);
-      // Lease 1 s, heartbeat every 333 ms, calls of 6 s: three blocks outlive every lease.
+      // Lease 1 s, each renewed once 333 ms of it have passed, calls of 6 s: three blocks outlive every lease.
       const external = countingCall(6_000);
       const worker = startWorker(external.call, { leaseMs: 1_000 });
       await waitFor('all calls started', () => (external.calls.size === 20 ? true : undefined), 10_000, 10);
@@ -149,6 +150,79 @@ describe.each(CLAIM_MODES)('claim mode %s', (claimMode) => {
       }
       workers.pop();
       expect(await worker.stop(0)).toEqual({ finished: 0, released: 0 });
+    });
+  });
+
+  describe('renewals spread over time (issue 10: acknowledgements while workers drain)', () => {
+    /**
+     * A heartbeat that renewed every running call at one beat sent thousands of renewals at once
+     * (every third of a lease, per worker), and the embedded server's collection lock starved the
+     * API's inserts meanwhile. A lease needs renewing only once a third of it has passed: calls
+     * shorter than that are never renewed, and renewals come as the calls they keep started.
+     */
+    it('renews a lease once a third of it has passed, so calls shorter than that are never renewed', async () => {
+      const watched = await openTestDatabase('worker_renewals', { monitorCommands: true });
+      /** Renewal statements per record: updates that set the lease expiry without counting a call. */
+      const renewals = new Map<string, number>();
+      watched.client.on('commandStarted', (event: CommandStartedEvent) => {
+        if (event.commandName !== 'update') return;
+        for (const statement of event.command.updates as { q: { transaction_id?: string }; u: Document }[]) {
+          const set = statement.u.$set as Document | undefined;
+          const inc = statement.u.$inc as Document | undefined;
+          const id = statement.q.transaction_id;
+          if (id && set?.lease_expires_at && !inc && set.status === undefined)
+            renewals.set(id, (renewals.get(id) ?? 0) + 1);
+        }
+      });
+      try {
+        const watchedQueue = new LeaseQueue(watched.db, undefined, { claimMode });
+        const shortCallMs = 700;
+        const longId = 'renewal-long-call';
+        const call: ExternalCall = (record, signal) =>
+          abortableDelay(record.transaction_id === longId ? 3_500 : shortCallMs, signal);
+        const worker = new TransactionWorker(watchedQueue, call, logger, {
+          workerId: `renewal-test-${claimMode}`,
+          leaseMs: 3_000,
+          concurrency: 100,
+          pollIntervalMs: 20,
+          claimBatchSize: 50,
+          retryPolicy: new RetryPolicy({ maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 100 }),
+        });
+        workers.push(worker);
+        worker.start();
+        await watched.repository.recordWebhook(
+          transactionWebhookSchema.parse(sampleWebhook({ transaction_id: longId })),
+        );
+        // Short calls starting one after another for 3 s: at any moment some are running.
+        const shortIds: string[] = [];
+        for (let i = 0; i < 30; i++) {
+          const { record } = await watched.repository.recordWebhook(
+            transactionWebhookSchema.parse(sampleWebhook()),
+          );
+          shortIds.push(record.transaction_id);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        await waitFor(
+          'all PROCESSED',
+          async () =>
+            (await watched.repository.collection.countDocuments({ status: TransactionStatus.PROCESSED })) ===
+            31
+              ? true
+              : undefined,
+          15_000,
+        );
+        expect(shortIds.filter((id) => renewals.has(id))).toEqual([]);
+        // The long call outlives a lease (3.5 s against 3 s): renewed, never claimed again.
+        expect(renewals.get(longId)).toBeGreaterThanOrEqual(2);
+        const records = await watched.repository.collection.find().toArray();
+        for (const record of records) {
+          expect(record.calls).toBe(1);
+          expect(record.claims).toBe(1);
+        }
+      } finally {
+        await Promise.all(workers.splice(0).map((worker) => worker.stop(0)));
+        await watched.drop();
+      }
     });
   });
 
