@@ -506,17 +506,17 @@ function mixedReport(runs: MixedRun[]): string[] {
   const lines = [
     '## 5. Mixed load: ingest while workers drain',
     '',
-    '`pnpm bench mixed`: 64 autocannon connections POST unique webhooks for the stated time (after a 2 s warm-up) to the API alone, then to the API with one and with three worker processes draining what is posted (external call of the stated length), each on a fresh database of the same server, one after another. Goal (issue 10): 0 responses over 500 ms, p99 ≤ 2× the API-alone p99, throughput ≥ 0.8 of API alone.',
+    '`pnpm bench mixed`: 64 autocannon connections POST unique webhooks for the stated time (after a 2 s warm-up) to the API alone, then to the API with one and with three worker processes draining what is posted (external call of the stated length), each on a fresh database of the same server, one after another. Goal (issue 10): 0 responses over 500 ms, p99 ≤ 2× the API-alone p99, throughput ≥ 0.8 of API alone. "> 500 ms" is what autocannon measured (the goal is judged on it); "API > 500 ms" is the API\'s own ack-time histogram (`txhook_webhook_ack_duration_seconds`, from the request reaching its routes to the answer sent) over the same load: where it is lower, the rest of the time passed outside the API\'s request handling (in the sockets, or in the load generator, which shares the two cores).',
     '',
-    '| backend | stored | call | load s | run | req/s | ratio | p50 ms | p99 ms | p99 ratio | max ms | > 500 ms | errors | goal |',
-    '| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| backend | stored | call | load s | run | req/s | ratio | p50 ms | p99 ms | p99 ratio | max ms | > 500 ms | API > 500 ms | errors | goal |',
+    '| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const run of runs) {
     const alone = run.rows.find((row) => row.workers === 0)!;
     for (const row of run.rows) {
       const v = mixedVerdict(row, alone);
       lines.push(
-        `| ${run.backend} | ${(run.storedRecords ?? 0).toLocaleString('en')} | ${row.callMs / 1000} s | ${run.durationSeconds ?? 10} | ${row.scenario} | ${row.load.requestsPerSecond} | ${v.throughput.toFixed(2)} | ${row.load.p50} | ${row.load.p99} | ${v.p99Ratio.toFixed(1)} | ${row.load.max} | ${v.slow} | ${row.load.errors + row.load.non2xx} | ${row.workers === 0 ? 'baseline' : verdict(v.met)} |`,
+        `| ${run.backend} | ${(run.storedRecords ?? 0).toLocaleString('en')} | ${row.callMs / 1000} s | ${run.durationSeconds ?? 10} | ${row.scenario} | ${row.load.requestsPerSecond} | ${v.throughput.toFixed(2)} | ${row.load.p50} | ${row.load.p99} | ${v.p99Ratio.toFixed(1)} | ${row.load.max} | ${v.slow} | ${row.apiOver500ms ?? '–'} | ${row.load.errors + row.load.non2xx} | ${row.workers === 0 ? 'baseline' : verdict(v.met)} |`,
       );
     }
   }

@@ -38,6 +38,13 @@ export interface MixedRow {
   cpu?: MixedCpu;
   /** Records PROCESSED when the load stopped (posted during the warm-up and the load). */
   processed?: number;
+  /**
+   * The API's own count (its ack-time histogram, GET /metrics) of webhooks answered in more than
+   * 500 ms during the measured load, from the request reaching its routes to the answer being
+   * sent. Below the client's count when the rest of the time was spent outside the API's request
+   * handling: in the socket, or in the load generator sharing the cores. Absent in older runs.
+   */
+  apiOver500ms?: number;
 }
 
 export interface MixedOptions {
@@ -69,7 +76,7 @@ async function scenario(
   workers: number,
   options: MixedOptions,
   history: StoredHistory | undefined,
-): Promise<Pick<MixedRow, 'load' | 'cpu' | 'processed'>> {
+): Promise<Pick<MixedRow, 'load' | 'cpu' | 'processed' | 'apiOver500ms'>> {
   const settings = {
     PROCESSING_DELAY_MS: String(options.callMs),
     ...(history ? { MONGODB_DB: history.db.databaseName } : {}),
@@ -80,9 +87,11 @@ async function scenario(
     const started = new Date();
     // Warm-up (JIT, pools): short, so the workers have little backlog when the measurement starts.
     await postLoad({ url, connections: 64, durationSeconds: 2 });
+    const acksBefore = await apiAckCounts(stack.baseUrl);
     const before = cpuNow(stack, options.databasePid);
     const load = await postLoad({ url, connections: 64, durationSeconds: options.durationSeconds });
     const after = cpuNow(stack, options.databasePid);
+    const acksAfter = await apiAckCounts(stack.baseUrl);
     const round = (seconds: number) => Math.round(seconds * 100) / 100;
     const cpu: MixedCpu = {
       loadGenerator: round(after.loadGenerator - before.loadGenerator),
@@ -96,8 +105,28 @@ async function scenario(
       status: TransactionStatus.PROCESSED,
       created_at: { $gte: started },
     });
-    return { load, cpu, processed };
+    const apiOver500ms =
+      acksAfter.total - acksBefore.total - (acksAfter.within500ms - acksBefore.within500ms);
+    return { load, cpu, processed, apiOver500ms };
   });
+}
+
+/**
+ * Webhooks the API has answered, in all and within 500 ms, summed over outcomes, from its
+ * ack-time histogram (`txhook_webhook_ack_duration_seconds`, which has a 0.5 s bucket).
+ */
+async function apiAckCounts(baseUrl: string): Promise<{ total: number; within500ms: number }> {
+  const response = await fetch(`${baseUrl}/metrics`);
+  if (!response.ok) throw new Error(`GET /metrics answered ${response.status}`);
+  const counts = { total: 0, within500ms: 0 };
+  for (const line of (await response.text()).split('\n')) {
+    const sample = /^txhook_webhook_ack_duration_seconds_(bucket|count)\{([^}]*)\} (\S+)$/.exec(line);
+    if (!sample) continue;
+    const value = Number(sample[3]);
+    if (sample[1] === 'count') counts.total += value;
+    else if (/(^|,)le="0\.5"/.test(sample[2]!)) counts.within500ms += value;
+  }
+  return counts;
 }
 
 /**
