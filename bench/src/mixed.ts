@@ -115,7 +115,7 @@ async function scenario(
  * Webhooks the API has answered, in all and within 500 ms, summed over outcomes, from its
  * ack-time histogram (`txhook_webhook_ack_duration_seconds`, which has a 0.5 s bucket).
  */
-async function apiAckCounts(baseUrl: string): Promise<{ total: number; within500ms: number }> {
+export async function apiAckCounts(baseUrl: string): Promise<{ total: number; within500ms: number }> {
   const response = await fetch(`${baseUrl}/metrics`);
   if (!response.ok) throw new Error(`GET /metrics answered ${response.status}`);
   const counts = { total: 0, within500ms: 0 };
