@@ -41,8 +41,9 @@ export interface MixedRow {
   /**
    * The API's own count (its ack-time histogram, GET /metrics) of webhooks answered in more than
    * 500 ms during the measured load, from the request reaching its routes to the answer being
-   * sent. Below the client's count when the rest of the time was spent outside the API's request
-   * handling: in the socket, or in the load generator sharing the cores. Absent in older runs.
+   * sent. Below the client's count when the rest of the time passed before the routes started on
+   * the request (waiting in its socket while the API worked through others) or in the load
+   * generator sharing the cores. Absent in older runs.
    */
   apiOver500ms?: number;
 }
