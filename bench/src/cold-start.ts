@@ -9,7 +9,7 @@
 import { startEmbeddedMongo } from '@txhook/embedded-mongo';
 import { loadAverage, withStack } from './harness';
 import { postLoad } from './load';
-import { apiAckCounts } from './mixed';
+import { answersOver500ms, apiAckCounts } from './mixed';
 
 async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? 5);
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
             p99_ms: load.p99,
             max_ms: load.max,
             over_500ms: load.over500ms,
-            api_over_500ms: acks.total - acksBefore.total - (acks.within500ms - acksBefore.within500ms),
+            api_over_500ms: answersOver500ms(acksBefore, acks),
           }),
         );
       });

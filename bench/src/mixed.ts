@@ -106,20 +106,25 @@ async function scenario(
       status: TransactionStatus.PROCESSED,
       created_at: { $gte: started },
     });
-    const apiOver500ms =
-      acksAfter.total - acksBefore.total - (acksAfter.within500ms - acksBefore.within500ms);
-    return { load, cpu, processed, apiOver500ms };
+    return { load, cpu, processed, apiOver500ms: answersOver500ms(acksBefore, acksAfter) };
   });
+}
+
+type AckCounts = { total: number; within500ms: number };
+
+/** Webhooks the API answered in more than 500 ms between two readings of apiAckCounts. */
+export function answersOver500ms(before: AckCounts, after: AckCounts): number {
+  return after.total - before.total - (after.within500ms - before.within500ms);
 }
 
 /**
  * Webhooks the API has answered, in all and within 500 ms, summed over outcomes, from its
  * ack-time histogram (`txhook_webhook_ack_duration_seconds`, which has a 0.5 s bucket).
  */
-export async function apiAckCounts(baseUrl: string): Promise<{ total: number; within500ms: number }> {
+export async function apiAckCounts(baseUrl: string): Promise<AckCounts> {
   const response = await fetch(`${baseUrl}/metrics`);
   if (!response.ok) throw new Error(`GET /metrics answered ${response.status}`);
-  const counts = { total: 0, within500ms: 0 };
+  const counts: AckCounts = { total: 0, within500ms: 0 };
   for (const line of (await response.text()).split('\n')) {
     const sample = /^txhook_webhook_ack_duration_seconds_(bucket|count)\{([^}]*)\} (\S+)$/.exec(line);
     if (!sample) continue;

@@ -11,7 +11,7 @@ export interface LeaseKeeperOptions {
 
 /**
  * Keeps this worker's leases, the way BullMQ's LockManager keeps its locks: a heartbeat renews
- * the lease of every running call per record and token, a lease found gone aborts its call, and a
+ * each running call's lease, per record and token, once a third of it has passed, a lease found gone aborts its call, and a
  * claim-back of a record whose call runs here is adopted (same call, new token). Also counts the
  * calls just before they start, under the lease. The one place that says a lease was lost.
  */

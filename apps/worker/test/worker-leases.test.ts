@@ -97,8 +97,9 @@ function blockEventLoop(ms: number): void {
 function startWorker(
   call: ExternalCall,
   options: Partial<ConstructorParameters<typeof TransactionWorker>[3]>,
+  onQueue: LeaseQueue = queue,
 ) {
-  const worker = new TransactionWorker(queue, call, logger, {
+  const worker = new TransactionWorker(onQueue, call, logger, {
     workerId: `lease-test-${workers.length}`,
     leaseMs: 1_000,
     concurrency: 100,
@@ -175,21 +176,15 @@ describe.each(CLAIM_MODES)('claim mode %s', (claimMode) => {
         }
       });
       try {
-        const watchedQueue = new LeaseQueue(watched.db, undefined, { claimMode });
         const shortCallMs = 700;
         const longId = 'renewal-long-call';
         const call: ExternalCall = (record, signal) =>
           abortableDelay(record.transaction_id === longId ? 3_500 : shortCallMs, signal);
-        const worker = new TransactionWorker(watchedQueue, call, logger, {
-          workerId: `renewal-test-${claimMode}`,
-          leaseMs: 3_000,
-          concurrency: 100,
-          pollIntervalMs: 20,
-          claimBatchSize: 50,
-          retryPolicy: new RetryPolicy({ maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 100 }),
-        });
-        workers.push(worker);
-        worker.start();
+        startWorker(
+          call,
+          { leaseMs: 3_000, pollIntervalMs: 20 },
+          new LeaseQueue(watched.db, undefined, { claimMode }),
+        );
         await watched.repository.recordWebhook(
           transactionWebhookSchema.parse(sampleWebhook({ transaction_id: longId })),
         );
