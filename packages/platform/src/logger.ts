@@ -9,12 +9,14 @@ export interface LoggerOptions {
    * every line logged while it runs, so call sites need not pass them along.
    */
   context?: () => object | undefined;
+  /** Where the lines go; standard output when omitted. */
+  stream?: NodeJS.WritableStream;
 }
 
 /** JSON lines in production (machine-readable), colourised single lines in development. */
 export function createLogger(service: string, config: LoggingSettings, options: LoggerOptions = {}): Logger {
   const format = config.LOG_FORMAT ?? (config.NODE_ENV === 'production' ? 'json' : 'pretty');
-  const { context } = options;
+  const { context, stream } = options;
   const addContext = winston.format((info) => {
     // Fields given at the call site win over the context's.
     for (const [key, value] of Object.entries(context?.() ?? {})) if (!(key in info)) info[key] = value;
@@ -35,7 +37,7 @@ export function createLogger(service: string, config: LoggingSettings, options: 
               return `${String(timestamp)} ${String(name)} ${level}: ${String(message)}${rest}`;
             }),
           ),
-    transports: [new winston.transports.Console()],
+    transports: [stream ? new winston.transports.Stream({ stream }) : new winston.transports.Console()],
   });
   return withDisabledLevelsSkipped(logger);
 }
