@@ -39,6 +39,11 @@ export const apiConfigSchema = z.object({
    * connections) before it stops accepting, so the load balancer notices first. 0 = close at once.
    */
   SHUTDOWN_DRAIN_DELAY_MS: wholeNumber(0, 600_000, 0),
+  /**
+   * Webhooks posted before listening to a copy of the app that stores, counts and logs nothing,
+   * so the first real burst meets compiled code (see warm-up.ts). 0 = listen cold.
+   */
+  WARM_UP_REQUESTS: wholeNumber(0, 100_000, 1_000),
   ...accessConfigShape,
 });
 

@@ -13,13 +13,14 @@ import {
 } from '@txhook/platform';
 import { TransactionQueries, TransactionStore } from '@txhook/transactions';
 import { Registry } from 'prom-client';
-import { createApp } from './app';
+import { createApp, type AppDependencies } from './app';
 import { loadApiConfig, shutdownDeadlineMs, shutdownGraceMs } from './config';
 import { Drain } from './drain';
 import { OperatorAuth } from './operator-auth';
 import { currentLogContext } from './request-context';
 import { closeGracefully, listen } from './server';
 import { securityPosture } from './startup-policy';
+import { nowhere, WARM_UP_CONNECTIONS, warmUpRequestPath, WarmUpStore } from './warm-up';
 
 async function main(): Promise<void> {
   const config = loadApiConfig(process.env, { dotenv: true });
@@ -34,7 +35,8 @@ async function main(): Promise<void> {
   // What requests call settles in bounded time, whatever the driver does: a webhook past it is
   // answered 503 (see withCallDeadlines). Index creation at start-up stays unbounded: on a large
   // collection it may rightly take longer than that.
-  const repository = withCallDeadlines(store, databaseCallDeadlineMs(config), 'TransactionStore');
+  const callDeadlineMs = databaseCallDeadlineMs(config);
+  const repository = withCallDeadlines(store, callDeadlineMs, 'TransactionStore');
   let stopClockSync: (() => void) | undefined;
   let server: Server | undefined;
   const drain = new Drain();
@@ -55,7 +57,7 @@ async function main(): Promise<void> {
   stopClockSync = await connectAndSyncClock(client, clock, logger, () => store.ensureIndexes());
   for (const warning of posture.warnings)
     logger[config.NODE_ENV === 'production' ? 'error' : 'warn'](warning);
-  const app = createApp({
+  const appDependencies: AppDependencies = {
     client,
     repository,
     logger,
@@ -75,8 +77,18 @@ async function main(): Promise<void> {
     queries: new TransactionQueries(db, { retentionDays: config.RETENTION_DAYS }),
     registry: new Registry(),
     isDraining: () => drain.isDraining,
-  });
-  server = await listen(app, config.PORT);
+  };
+  if (config.WARM_UP_REQUESTS > 0) {
+    const warmUp = await warmUpRequestPath(createApp, appDependencies, {
+      store: withCallDeadlines(new WarmUpStore(db, () => clock.now()), callDeadlineMs, 'WarmUpStore'),
+      logger: createLogger('api', config, { context: currentLogContext, stream: nowhere() }),
+      requests: config.WARM_UP_REQUESTS,
+      connections: WARM_UP_CONNECTIONS,
+    });
+    if (warmUp.stopped) logger.warn('api warm-up stopped early; listening anyway', { ...warmUp });
+    else logger.info('api warmed up', { ...warmUp });
+  }
+  server = await listen(createApp(appDependencies), config.PORT);
   drain.attach(server);
   const { port } = server.address() as AddressInfo;
   logger.info('api listening', {

@@ -8,6 +8,7 @@ describe('loadApiConfig', () => {
       MONGODB_DB: 'txhook',
       BODY_LIMIT_BYTES: 16_384,
       SHUTDOWN_DRAIN_DELAY_MS: 0,
+      WARM_UP_REQUESTS: 1_000,
       LOG_LEVEL: 'info',
     });
   });

@@ -81,7 +81,7 @@ export class TransactionStore {
 
   constructor(
     db: Db,
-    private readonly now: () => Date = () => new Date(),
+    protected readonly now: () => Date = () => new Date(),
   ) {
     this.collection = db.collection<TransactionDocument>(TRANSACTIONS_COLLECTION);
     this.inserts = new InsertCoalescer(this.collection);
