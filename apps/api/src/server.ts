@@ -1,10 +1,10 @@
 import type { Server } from 'node:http';
 import type { Express } from 'express';
 
-/** Starts listening and resolves with the server once the port is bound. */
-export function listen(app: Express, port: number): Promise<Server> {
+/** Starts listening (on every interface unless `host` says otherwise) and resolves once the port is bound. */
+export function listen(app: Express, port: number, host = '0.0.0.0'): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, '0.0.0.0', (error?: Error) => {
+    const server = app.listen(port, host, (error?: Error) => {
       if (error) reject(error);
       else resolve(server);
     });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Agent, request, type Server } from 'node:http';
+import { Agent, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { Express } from 'express';
@@ -14,6 +14,7 @@ import {
 } from '@txhook/transactions';
 import type { AppDependencies } from './app';
 import { WEBHOOKS_PATH } from './routes/webhooks';
+import { listen } from './server';
 
 /** Enough for requests to overlap as a burst's do, few enough to leave a CPU to the database. */
 export const WARM_UP_CONNECTIONS = 16;
@@ -58,7 +59,8 @@ export async function warmUpRequestPath(
     // The same code runs, with a limit the warm-up never reaches.
     rateLimitPerMinute: deps.rateLimitPerMinute === undefined ? undefined : Number.MAX_SAFE_INTEGER,
   });
-  const server = await listenOnLoopback(app);
+  // A free port on loopback only: nothing outside the host can reach the warm-up app.
+  const server = await listen(app, 0, '127.0.0.1');
   const agent = new Agent({ keepAlive: true, maxSockets: options.connections });
   const started = performance.now();
   const result: WarmUpResult = { requests: 0, accepted: 0, ms: 0 };
@@ -121,12 +123,6 @@ function warmUpWebhook(sequence: number): string {
     destination_account: 'acc-warm-up-2',
     amount: '125.50',
     currency: 'USD',
-  });
-}
-
-function listenOnLoopback(app: Express): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = app.listen(0, '127.0.0.1', (error?: Error) => (error ? reject(error) : resolve(server)));
   });
 }
 
