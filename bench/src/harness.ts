@@ -1,7 +1,7 @@
 /** Processes and database handles for the benchmarks (the launcher the tests and scripts use). */
 import { randomBytes } from 'node:crypto';
 import { MongoClient, type Collection, type Db, type Document } from 'mongodb';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -49,14 +49,23 @@ export async function startWorker(env: Record<string, string>): Promise<AppProce
 
 export { setTimeout as sleep } from 'node:timers/promises';
 
-/** Starts the bare node:http baseline server and resolves with its base URL. */
-export async function startBaseline(): Promise<{ process: AppProcess; baseUrl: string }> {
+/** The servers an ingest is set against: the bare node:http ceiling and the Express floor. */
+const BASELINES = {
+  'node:http': { entry: 'baseline-server.ts', ready: 'baseline listening' },
+  express: { entry: 'express-floor-server.ts', ready: 'express floor listening' },
+} as const;
+
+/** Starts a baseline server (node:http by default) and resolves with its base URL. */
+export async function startBaseline(
+  kind: keyof typeof BASELINES = 'node:http',
+): Promise<{ process: AppProcess; baseUrl: string }> {
+  const { entry, ready } = BASELINES[kind];
   const baseline = launch({
-    name: 'baseline',
-    entry: path.join(__dirname, 'baseline-server.ts'),
+    name: kind === 'node:http' ? 'baseline' : 'express-floor',
+    entry: path.join(__dirname, entry),
     env: { PATH: process.env.PATH ?? '', PORT: '0' },
   });
-  const line = await started(baseline, 'baseline listening', 30_000);
+  const line = await started(baseline, ready, 30_000);
   return { process: baseline, baseUrl: `http://127.0.0.1:${String(line.port)}` };
 }
 
@@ -114,6 +123,77 @@ export function machineBusySeconds(): number {
   } catch {
     return 0;
   }
+}
+
+/** CPU seconds each process of a stack used over a stretch of a run (a warm-up excluded). */
+export interface StackCpu {
+  /** This process: autocannon, and reading the API's and workers' log lines. */
+  loadGenerator: number;
+  api: number;
+  workers: number;
+  database: number;
+  /**
+   * Of the database's, its JIT compiler threads' (a fresh JVM compiles its hot code under the
+   * first load): absent in older runs and for a database that is not a local JVM.
+   */
+  databaseJit?: number;
+  /** Every process of the machine (other engineers' work included), for what was left to ours. */
+  machine?: number;
+  /** Wall-clock seconds of the stretch, for the share of the machine's cores. */
+  seconds: number;
+}
+
+export type CpuReading = Omit<StackCpu, 'seconds' | 'machine' | 'databaseJit'> & {
+  databaseJit: number;
+  machine: number;
+  at: number;
+};
+
+/** CPU seconds a JVM's JIT compiler threads ("C1/C2 CompilerThread…") have used so far; 0 if none. */
+export function jitCpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    return readdirSync(`/proc/${pid}/task`).reduce((sum, tid) => {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (!/^C\d CompilerThre/.test(name)) return sum;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return sum + (Number(fields[11]) + Number(fields[12])) / 100;
+    }, 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** The CPU seconds used so far by each process of a stack; two readings make a StackCpu. */
+export function readStackCpu(
+  stack: Pick<Stack, 'api' | 'workers'>,
+  databasePid: number | undefined,
+): CpuReading {
+  const own = process.cpuUsage();
+  return {
+    loadGenerator: (own.user + own.system) / 1e6,
+    api: cpuSeconds(stack.api.child.pid),
+    workers: totalCpuSeconds(stack.workers),
+    database: cpuSeconds(databasePid),
+    databaseJit: jitCpuSeconds(databasePid),
+    machine: machineBusySeconds(),
+    at: performance.now(),
+  };
+}
+
+/** What each process used between two readings, to the hundredth of a second. */
+export function cpuBetween(before: CpuReading, after: CpuReading): StackCpu {
+  const round = (seconds: number) => Math.round(seconds * 100) / 100;
+  return {
+    loadGenerator: round(after.loadGenerator - before.loadGenerator),
+    api: round(after.api - before.api),
+    workers: round(after.workers - before.workers),
+    database: round(after.database - before.database),
+    ...(after.databaseJit > 0 ? { databaseJit: round(after.databaseJit - before.databaseJit) } : {}),
+    machine: round(after.machine - before.machine),
+    seconds: round((after.at - before.at) / 1000),
+  };
 }
 
 export function percentile(sorted: number[], p: number): number {

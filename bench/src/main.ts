@@ -13,9 +13,9 @@ import { CLAIM_MODES, DEFAULT_CLAIM_MODE, type ClaimMode } from '@txhook/transac
 import { autoscaleRuns, type AutoscaleRun } from './autoscale';
 import { barChart, lineChart } from './charts';
 import { compareClaimStrategies, type ClaimResult } from './claims';
-import { drainAgenda, drainOurs, type DrainResult } from './drain';
+import { drainAgenda, drainOurs, warmDatabase, type DrainResult } from './drain';
 import { GROWTH_OPERATIONS, growth, type GrowthResult } from './growth';
-import { startApi, startBaseline, type AppProcess } from './harness';
+import { startApi, startBaseline, type AppProcess, type StackCpu } from './harness';
 import { lagUnderLoad, type LagResult } from './lag';
 import { postLoad, type LoadResult } from './load';
 import { acknowledgedPerSecond, mixedLoad, mixedVerdict, type MixedRow } from './mixed';
@@ -26,6 +26,11 @@ const RESULTS = path.join(DOCS, 'bench', 'results.json');
 interface IngestRow {
   scenario: string;
   baseline: LoadResult;
+  /**
+   * Express alone (`express-floor-server.ts`): the framework's floor, measured at 64 connections
+   * only (at a fixed rate every server holds the rate). Absent in runs before it was measured.
+   */
+  expressFloor?: LoadResult;
   ours: LoadResult;
 }
 
@@ -58,9 +63,14 @@ async function ingest(mongoUrl: string): Promise<IngestRow[]> {
   const processes: AppProcess[] = [];
   try {
     const baseline = await startBaseline();
+    const expressFloor = await startBaseline('express');
     const { api, baseUrl } = await startApi({ MONGODB_URL: mongoUrl, MONGODB_DB: 'bench_ingest' });
-    processes.push(baseline.process, api);
-    const targets = { baseline: `${baseline.baseUrl}/`, ours: `${baseUrl}/v1/webhooks/transactions` };
+    processes.push(baseline.process, expressFloor.process, api);
+    const targets = {
+      baseline: `${baseline.baseUrl}/`,
+      expressFloor: `${expressFloor.baseUrl}/`,
+      ours: `${baseUrl}/v1/webhooks/transactions`,
+    };
     // Warm both up (JIT, connection pools) before measuring.
     for (const url of Object.values(targets)) await postLoad({ url, connections: 64, durationSeconds: 3 });
     const scenarios: [string, { connections: number; overallRate?: number }][] = [
@@ -73,8 +83,17 @@ async function ingest(mongoUrl: string): Promise<IngestRow[]> {
     for (const [scenario, options] of scenarios) {
       console.log(`ingest: ${scenario}`);
       const baselineResult = await postLoad({ url: targets.baseline, durationSeconds: 10, ...options });
+      const floorResult =
+        options.overallRate === undefined
+          ? await postLoad({ url: targets.expressFloor, durationSeconds: 10, ...options })
+          : undefined;
       const oursResult = await postLoad({ url: targets.ours, durationSeconds: 10, ...options });
-      rows.push({ scenario, baseline: baselineResult, ours: oursResult });
+      rows.push({
+        scenario,
+        baseline: baselineResult,
+        ...(floorResult ? { expressFloor: floorResult } : {}),
+        ours: oursResult,
+      });
     }
     return rows;
   } finally {
@@ -271,14 +290,22 @@ async function main(): Promise<void> {
       // Each claim mode on each backend (BENCH_BACKENDS), with BENCH_DRAIN_WORKERS workers; the
       // default mode first, as the report's goal line reads the first row.
       results.drain = [];
+      // BENCH_DRAIN_WARM=0: on the freshly started database JVM, as runs before 2026-11-27 were.
+      const databaseWarm = process.env.BENCH_DRAIN_WARM !== '0';
       for (const variant of variants()) {
         for (const claimMode of list(process.env.BENCH_CLAIM_MODES, DRAIN_MODES) as ClaimMode[]) {
           for (const workers of list(process.env.BENCH_DRAIN_WORKERS, '1,3').map(Number)) {
             console.log(`drain: ${workers} worker(s), claim mode ${claimMode}, ${variant.label}`);
             results.drain.push(
-              await withDatabase(variant, 'drain', (url) =>
-                drainOurs(url, workers, 10_000, { claimMode, backend: variant.label }),
-              ),
+              await withDatabase(variant, 'drain', async (url, databasePid) => {
+                if (databaseWarm) await warmDatabase(url);
+                return drainOurs(url, workers, 10_000, {
+                  claimMode,
+                  backend: variant.label,
+                  databaseWarm,
+                  ...(databasePid ? { databasePid } : {}),
+                });
+              }),
             );
           }
         }
@@ -383,6 +410,35 @@ function writeAutoscaleChart(dir: string, runs: AutoscaleRun[]): void {
   );
 }
 
+/**
+ * What the drain's ingest cost the machine: CPU seconds per process from the first POST to the
+ * last answer. The drain is the ingest plus one call, so the 33 s goal needs the ingest in 3 s;
+ * on two cores that is 6 core-seconds for everything that runs meanwhile.
+ */
+function ingestCpuBudget(runs: DrainResult[], first: DrainResult, cores: number): string[] {
+  const ours = (c: StackCpu) => c.api + c.workers + c.database;
+  const lines = [
+    '**CPU during the ingest** (core-seconds from the first POST to the first 250 ms reading after the last answer; "ours" = API + workers + database, the load generator apart):',
+    '',
+    '| run | ingest s | API | workers | database | of which its JIT compiler | load generator | ours | whole machine | cores busy |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...runs.map((d) => {
+      const c = d.ingestCpu!;
+      return `| ${d.label} | ${c.seconds} | ${c.api} | ${c.workers} | ${c.database} | ${c.databaseJit ?? ''} | ${c.loadGenerator} | ${ours(c).toFixed(2)} | ${c.machine ?? ''} | ${((c.machine ?? 0) / c.seconds).toFixed(2)} |`;
+    }),
+    '',
+  ];
+  const c = first.ingestCpu;
+  if (c) {
+    const floor = ours(c) / cores;
+    lines.push(
+      `First run: the ingest kept ${((c.machine ?? 0) / c.seconds).toFixed(2)} of ${cores} cores busy. At the CPU it measured per webhook, ours alone (${ours(c).toFixed(2)} core-seconds for ${first.transactions.toLocaleString('en')}) cannot ingest them in less than **${floor.toFixed(1)} s** on ${cores} cores even with the load generator elsewhere, and ${((ours(c) + c.loadGenerator) / cores).toFixed(1)} s with it here; the 33 s drain needs about 3 s.`,
+      '',
+    );
+  }
+  return lines;
+}
+
 const verdict = (ok: boolean) => (ok ? '**met**' : '**missed**');
 
 function report(r: Results): string {
@@ -394,7 +450,7 @@ function report(r: Results): string {
     'noisy, absolute numbers move, ratios hold. Parts can be re-run alone:',
     '`pnpm bench ingest|claims|drain|peer|lag|mixed|growth|autoscale`.',
     '',
-    "Knobs for `claims`, `drain`, `mixed` and `growth`: `BENCH_CLAIM_RECORDS` (4000), `BENCH_CLAIM_MODES` (drain: the default mode first, then the other), `BENCH_DRAIN_WORKERS` (1,3); for all four (a quick run of `mixed` or `growth` fits in minutes): `BENCH_BACKENDS` (memory,h2), `BENCH_DB_GCS` (e.g. serial,g1), `BENCH_H2_CACHES_MB` (e.g. 16,256) and `BENCH_SECONDARY_INDEXES` (on,off) to compare database set-ups side by side; `BENCH_MIXED_SECONDS` (10), `BENCH_MIXED_CALLS_S` (5,30), `BENCH_MIXED_WORKERS` (1,3), `BENCH_MIXED_STORED` (0: PROCESSED history stored before each scenario), `BENCH_WORKER_NICENESS` (unset: the default `WORKER_NICENESS`); `BENCH_GROWTH_SIZES` (0,100000,500000), `BENCH_GROWTH_REPS` (10), `BENCH_GROWTH_BUDGET_S` (30), `BENCH_GROWTH_E2E` (1). Profiles: `BENCH_JFR_DIR` (Flight Recorder of the database JVM, a sample every 1 ms), `BENCH_NODE_PROF_DIR` (`--cpu-prof` of the API and workers); `BENCH_NODE_ARGS` (node flags for the API and workers, after their own: e.g. `--max-semi-space-size=16` undoes the worker's young-generation cap for a side-by-side run).",
+    "Knobs for `claims`, `drain`, `mixed` and `growth`: `BENCH_CLAIM_RECORDS` (4000), `BENCH_CLAIM_MODES` (drain: the default mode first, then the other), `BENCH_DRAIN_WORKERS` (1,3), `BENCH_DRAIN_WARM` (1: the database is warmed with 10,000 webhooks of their own first; 0: measured on the freshly started JVM); for all four (a quick run of `mixed` or `growth` fits in minutes): `BENCH_BACKENDS` (memory,h2), `BENCH_DB_GCS` (e.g. serial,g1), `BENCH_H2_CACHES_MB` (e.g. 16,256) and `BENCH_SECONDARY_INDEXES` (on,off) to compare database set-ups side by side; `BENCH_MIXED_SECONDS` (10), `BENCH_MIXED_CALLS_S` (5,30), `BENCH_MIXED_WORKERS` (1,3), `BENCH_MIXED_STORED` (0: PROCESSED history stored before each scenario), `BENCH_WORKER_NICENESS` (unset: the default `WORKER_NICENESS`); `BENCH_GROWTH_SIZES` (0,100000,500000), `BENCH_GROWTH_REPS` (10), `BENCH_GROWTH_BUDGET_S` (30), `BENCH_GROWTH_E2E` (1). Profiles: `BENCH_JFR_DIR` (Flight Recorder of the database JVM, a sample every 1 ms), `BENCH_NODE_PROF_DIR` (`--cpu-prof` of the API and workers); `BENCH_NODE_ARGS` (node flags for the API and workers, after their own: e.g. `--max-semi-space-size=16` undoes the worker's young-generation cap for a side-by-side run).",
     '',
     `- Date: ${r.date}`,
     `- Machine: ${r.machine.cpus} × ${r.machine.cpu_model}, ${r.machine.memory_gib} GiB, ${r.machine.os}, Node.js ${r.machine.node}, commit ${r.machine.git_commit}`,
@@ -408,25 +464,35 @@ function report(r: Results): string {
     lines.push(
       '## 1. Ingest: POST of unique transactions',
       '',
-      'Baseline: a bare `node:http` server answering 202 (`bench/src/baseline-server.ts`), the ceiling of one Node.js process here. Ours: the real API (validation, one durable insert, JSON logging at `info`). 10 s per row after a 3 s warm-up.',
+      "Baseline: a bare `node:http` server answering 202 (`bench/src/baseline-server.ts`), the ceiling of one Node.js process here. Express alone: the product's framework parsing the JSON body and answering 202, nothing else (`bench/src/express-floor-server.ts`; at 64 connections only), the floor under any Express API. Ours: the real API (validation, one durable insert, JSON logging at `info`). 10 s per row after a 3 s warm-up.",
       '',
       '| scenario | server | req/s | p50 ms | p99 ms | p99.9 ms | errors | non-2xx |',
       '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
     );
     for (const row of r.ingest) {
-      for (const [name, result] of [
+      const servers: [string, LoadResult | undefined][] = [
         ['node:http', row.baseline],
+        ['Express alone', row.expressFloor],
         ['ours', row.ours],
-      ] as const) {
+      ];
+      for (const [name, result] of servers) {
+        if (!result) continue;
         lines.push(
           `| ${row.scenario} | ${name} | ${result.requestsPerSecond} | ${result.p50} | ${result.p99} | ${result.p999} | ${result.errors + result.timeouts} | ${result.non2xx} |`,
         );
       }
     }
     const errorsAt64 = c64.ours.errors + c64.ours.timeouts + c64.ours.non2xx;
+    const floor = c64.expressFloor;
     lines.push(
       '',
       `At 64 connections ours reaches **${ratio.toFixed(2)}** of the ceiling (goal ≥ 0.35: ${verdict(ratio >= 0.35)}), p99 ${c64.ours.p99} ms (goal ≤ 50 ms: ${verdict(c64.ours.p99 <= 50)}), ${errorsAt64} errors (goal 0: ${verdict(errorsAt64 === 0)}).`,
+      ...(floor
+        ? [
+            '',
+            `Express alone reaches **${(floor.requestsPerSecond / c64.baseline.requestsPerSecond).toFixed(2)}** of the same ceiling: that much is left to any Express API here before it validates, stores or logs anything. Ours reaches **${(c64.ours.requestsPerSecond / floor.requestsPerSecond).toFixed(2)}** of Express alone.`,
+          ]
+        : []),
       '',
       '![ingest latency](bench/ingest-latency.svg)',
       '',
@@ -466,6 +532,8 @@ function report(r: Results): string {
       `One worker: ${one.totalSeconds} s total (goal ≤ 33 s: ${verdict(one.totalSeconds <= 33 && one.finished === one.transactions)}), peak RSS ${one.peakWorkerRssMb} MB (goal ≤ 150 MB: ${verdict(one.peakWorkerRssMb <= 150)}).`,
       '',
     );
+    const withCpu = r.drain.filter((d) => d.ingestCpu);
+    if (withCpu.length > 0) lines.push(...ingestCpuBudget(withCpu, one, Number(r.machine.cpus)));
   }
   if (r.peer && r.drain) {
     const ours = r.drain[0]!;

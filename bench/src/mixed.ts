@@ -6,28 +6,11 @@ import { randomBytes } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
 import { TransactionStatus, TransactionStore } from '@txhook/transactions';
 import { postLoad, type LoadResult } from './load';
-import {
-  countTransactions,
-  cpuSeconds,
-  machineBusySeconds,
-  totalCpuSeconds,
-  withStack,
-  type Stack,
-} from './harness';
+import { countTransactions, cpuBetween, readStackCpu, withStack, type StackCpu } from './harness';
 import { fillHistory } from './growth';
 
 /** CPU seconds each process used during the measured load (the warm-up excluded). */
-export interface MixedCpu {
-  /** This process: autocannon, and reading the API's and workers' log lines. */
-  loadGenerator: number;
-  api: number;
-  workers: number;
-  database: number;
-  /** Every process of the machine (other engineers' work included), for what was left to ours. */
-  machine?: number;
-  /** Wall-clock seconds of the measured load, for the share of the machine's cores. */
-  seconds: number;
-}
+export type MixedCpu = StackCpu;
 
 export interface MixedRow {
   /** e.g. "API alone", "API + 1 worker" */
@@ -60,18 +43,6 @@ export interface MixedOptions {
   storedRecords?: number;
 }
 
-function cpuNow(stack: Stack, databasePid: number | undefined) {
-  const own = process.cpuUsage();
-  return {
-    loadGenerator: (own.user + own.system) / 1e6,
-    api: cpuSeconds(stack.api.child.pid),
-    workers: totalCpuSeconds(stack.workers),
-    database: cpuSeconds(databasePid),
-    machine: machineBusySeconds(),
-    at: performance.now(),
-  };
-}
-
 async function scenario(
   mongoUrl: string,
   workers: number,
@@ -89,19 +60,11 @@ async function scenario(
     // Warm-up (JIT, pools): short, so the workers have little backlog when the measurement starts.
     await postLoad({ url, connections: 64, durationSeconds: 2 });
     const acksBefore = await apiAckCounts(stack.baseUrl);
-    const before = cpuNow(stack, options.databasePid);
+    const before = readStackCpu(stack, options.databasePid);
     const load = await postLoad({ url, connections: 64, durationSeconds: options.durationSeconds });
-    const after = cpuNow(stack, options.databasePid);
+    const after = readStackCpu(stack, options.databasePid);
     const acksAfter = await apiAckCounts(stack.baseUrl);
-    const round = (seconds: number) => Math.round(seconds * 100) / 100;
-    const cpu: MixedCpu = {
-      loadGenerator: round(after.loadGenerator - before.loadGenerator),
-      api: round(after.api - before.api),
-      workers: round(after.workers - before.workers),
-      database: round(after.database - before.database),
-      machine: round(after.machine - before.machine),
-      seconds: round((after.at - before.at) / 1000),
-    };
+    const cpu = cpuBetween(before, after);
     const processed = await countTransactions(stack.db, {
       status: TransactionStatus.PROCESSED,
       created_at: { $gte: started },
