@@ -64,7 +64,7 @@ function peakOverlap(intervals: [number, number][]): number {
  * Brings a freshly started database JVM to its steady state before a drain is measured: 10,000
  * webhooks through a stack of their own (another database, dropped after), with short calls so
  * that claims, call counts and completions all run. Cold, the JVM's JIT compiler took about half
- * of the database's CPU during the drain's ingest (2.7–3.0 of 5.0–5.4 core-seconds): a database
+ * of the database's CPU during the drain's ingest (2.7–3.3 of 5.0–6.2 core-seconds): a database
  * that has just started, not the steady state of one that has been up, which a backlog after a
  * workers' outage meets. The ingest benchmark warms its servers for the same reason.
  */
