@@ -96,13 +96,17 @@ export function rssMb(pid: number | undefined): number {
 export function cpuSeconds(pid: number | undefined): number {
   if (!pid) return 0;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return statCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return 0;
   }
+}
+
+/** utime + stime of a /proc `stat` line (a process's or one thread's), in seconds. */
+function statCpuSeconds(stat: string): number {
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** CPU seconds the given processes (the workers of a stack) have used so far, together. */
@@ -156,9 +160,7 @@ export function jitCpuSeconds(pid: number | undefined): number {
     return readdirSync(`/proc/${pid}/task`).reduce((sum, tid) => {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      if (!/^C\d CompilerThre/.test(name)) return sum;
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return sum + (Number(fields[11]) + Number(fields[12])) / 100;
+      return /^C\d CompilerThre/.test(name) ? sum + statCpuSeconds(stat) : sum;
     }, 0);
   } catch {
     return 0;

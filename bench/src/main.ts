@@ -417,6 +417,7 @@ function writeAutoscaleChart(dir: string, runs: AutoscaleRun[]): void {
  */
 function ingestCpuBudget(runs: DrainResult[], first: DrainResult, cores: number): string[] {
   const ours = (c: StackCpu) => c.api + c.workers + c.database;
+  const coresBusy = (c: StackCpu) => ((c.machine ?? 0) / c.seconds).toFixed(2);
   const lines = [
     '**CPU during the ingest** (core-seconds from the first POST to the first 250 ms reading after the last answer; "ours" = API + workers + database, the load generator apart):',
     '',
@@ -424,7 +425,7 @@ function ingestCpuBudget(runs: DrainResult[], first: DrainResult, cores: number)
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...runs.map((d) => {
       const c = d.ingestCpu!;
-      return `| ${d.label} | ${c.seconds} | ${c.api} | ${c.workers} | ${c.database} | ${c.databaseJit ?? ''} | ${c.loadGenerator} | ${ours(c).toFixed(2)} | ${c.machine ?? ''} | ${((c.machine ?? 0) / c.seconds).toFixed(2)} |`;
+      return `| ${d.label} | ${c.seconds} | ${c.api} | ${c.workers} | ${c.database} | ${c.databaseJit ?? ''} | ${c.loadGenerator} | ${ours(c).toFixed(2)} | ${c.machine ?? ''} | ${coresBusy(c)} |`;
     }),
     '',
   ];
@@ -432,7 +433,7 @@ function ingestCpuBudget(runs: DrainResult[], first: DrainResult, cores: number)
   if (c) {
     const floor = ours(c) / cores;
     lines.push(
-      `First run: the ingest kept ${((c.machine ?? 0) / c.seconds).toFixed(2)} of ${cores} cores busy. At the CPU it measured per webhook, ours alone (${ours(c).toFixed(2)} core-seconds for ${first.transactions.toLocaleString('en')}) cannot ingest them in less than **${floor.toFixed(1)} s** on ${cores} cores even with the load generator elsewhere, and ${((ours(c) + c.loadGenerator) / cores).toFixed(1)} s with it here; the 33 s drain needs about 3 s.`,
+      `First run: the ingest kept ${coresBusy(c)} of ${cores} cores busy. At the CPU it measured per webhook, ours alone (${ours(c).toFixed(2)} core-seconds for ${first.transactions.toLocaleString('en')}) cannot ingest them in less than **${floor.toFixed(1)} s** on ${cores} cores even with the load generator elsewhere, and ${((ours(c) + c.loadGenerator) / cores).toFixed(1)} s with it here; the 33 s drain needs about 3 s.`,
       '',
     );
   }

@@ -9,16 +9,14 @@ import { postLoad, type LoadResult } from './load';
 import { countTransactions, cpuBetween, readStackCpu, withStack, type StackCpu } from './harness';
 import { fillHistory } from './growth';
 
-/** CPU seconds each process used during the measured load (the warm-up excluded). */
-export type MixedCpu = StackCpu;
-
 export interface MixedRow {
   /** e.g. "API alone", "API + 1 worker" */
   scenario: string;
   workers: number;
   callMs: number;
   load: LoadResult;
-  cpu?: MixedCpu;
+  /** CPU seconds each process used during the measured load (the warm-up excluded). */
+  cpu?: StackCpu;
   /** Records PROCESSED when the load stopped (posted during the warm-up and the load). */
   processed?: number;
   /**
