@@ -44,6 +44,12 @@ export const apiConfigSchema = z.object({
    * so the first real burst meets compiled code (see warm-up.ts). 0 = listen cold.
    */
   WARM_UP_REQUESTS: wholeNumber(0, 100_000, 1_000),
+  /**
+   * A new connection is read once no other has arrived for this long (at most 25 ms after the first
+   * held), so a burst of them is accepted before any is served (see new-connection-hold.ts).
+   * 0 = read each at once, as Node.js does by itself.
+   */
+  NEW_CONNECTION_QUIET_MS: wholeNumber(0, 20, 2),
   ...accessConfigShape,
 });
 

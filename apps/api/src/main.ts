@@ -18,7 +18,7 @@ import { loadApiConfig, shutdownDeadlineMs, shutdownGraceMs } from './config';
 import { Drain } from './drain';
 import { OperatorAuth } from './operator-auth';
 import { currentLogContext } from './request-context';
-import { closeGracefully, listen } from './server';
+import { closeGracefully, DEFAULT_NEW_CONNECTION_HOLD, listen } from './server';
 import { securityPosture } from './startup-policy';
 import { nowhere, WARM_UP_CONNECTIONS, warmUpRequestPath, WarmUpStore } from './warm-up';
 
@@ -88,7 +88,9 @@ async function main(): Promise<void> {
     if (warmUp.stopped) logger.warn('api warm-up stopped early; listening anyway', { ...warmUp });
     else logger.info('api warmed up', { ...warmUp });
   }
-  server = await listen(createApp(appDependencies), config.PORT);
+  server = await listen(createApp(appDependencies), config.PORT, {
+    newConnectionHold: { ...DEFAULT_NEW_CONNECTION_HOLD, quietMs: config.NEW_CONNECTION_QUIET_MS },
+  });
   drain.attach(server);
   const { port } = server.address() as AddressInfo;
   logger.info('api listening', {

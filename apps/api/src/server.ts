@@ -1,13 +1,28 @@
 import type { Server } from 'node:http';
 import type { Express } from 'express';
+import { holdNewConnectionsThroughBursts, type NewConnectionHoldOptions } from './new-connection-hold';
 
-/** Starts listening (on every interface unless `host` says otherwise) and resolves once the port is bound. */
-export function listen(app: Express, port: number, host = '0.0.0.0'): Promise<Server> {
+/** New connections are held through bursts (see new-connection-hold.ts); `quietMs: 0` turns it off. */
+export const DEFAULT_NEW_CONNECTION_HOLD: NewConnectionHoldOptions = { quietMs: 2, maxHoldMs: 25 };
+
+export interface ListenOptions {
+  /** Default: every interface. */
+  host?: string;
+  newConnectionHold?: NewConnectionHoldOptions;
+}
+
+/** Starts listening and resolves once the port is bound. */
+export function listen(
+  app: Express,
+  port: number,
+  { host = '0.0.0.0', newConnectionHold = DEFAULT_NEW_CONNECTION_HOLD }: ListenOptions = {},
+): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host, (error?: Error) => {
       if (error) reject(error);
       else resolve(server);
     });
+    holdNewConnectionsThroughBursts(server, newConnectionHold);
     // Keep-alive a little longer than typical load balancers so they close first.
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 66_000;

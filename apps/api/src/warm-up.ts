@@ -60,7 +60,7 @@ export async function warmUpRequestPath(
     rateLimitPerMinute: deps.rateLimitPerMinute === undefined ? undefined : Number.MAX_SAFE_INTEGER,
   });
   // A free port on loopback only: nothing outside the host can reach the warm-up app.
-  const server = await listen(app, 0, '127.0.0.1');
+  const server = await listen(app, 0, { host: '127.0.0.1' });
   const agent = new Agent({ keepAlive: true, maxSockets: options.connections });
   const started = performance.now();
   const result: WarmUpResult = { requests: 0, accepted: 0, ms: 0 };

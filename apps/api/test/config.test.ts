@@ -9,8 +9,16 @@ describe('loadApiConfig', () => {
       BODY_LIMIT_BYTES: 16_384,
       SHUTDOWN_DRAIN_DELAY_MS: 0,
       WARM_UP_REQUESTS: 1_000,
+      NEW_CONNECTION_QUIET_MS: 2,
       LOG_LEVEL: 'info',
     });
+  });
+
+  it('holds new connections for 0-20 ms of quiet (0 = not at all)', () => {
+    expect(loadApiConfig({ NEW_CONNECTION_QUIET_MS: '0' }).NEW_CONNECTION_QUIET_MS).toBe(0);
+    expect(loadApiConfig({ NEW_CONNECTION_QUIET_MS: '20' }).NEW_CONNECTION_QUIET_MS).toBe(20);
+    expect(() => loadApiConfig({ NEW_CONNECTION_QUIET_MS: '21' })).toThrow(ConfigError);
+    expect(() => loadApiConfig({ NEW_CONNECTION_QUIET_MS: '-1' })).toThrow(ConfigError);
   });
 
   it('starts whatever the worker-only settings say (they are not its settings)', () => {
