@@ -45,7 +45,7 @@ export const apiConfigSchema = z.object({
    */
   WARM_UP_REQUESTS: wholeNumber(0, 100_000, 1_000),
   /**
-   * A new connection is read once no other has arrived for this long (at most 25 ms after the first
+   * A new connection is read once no other has arrived for this long (at most 100 ms after the first
    * held), so a burst of them is accepted before any is served (see new-connection-hold.ts).
    * 0 = read each at once, as Node.js does by itself.
    */
