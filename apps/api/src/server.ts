@@ -5,9 +5,10 @@ import { holdNewConnectionsThroughBursts, type NewConnectionHoldOptions } from '
 /**
  * New connections are held through bursts (see new-connection-hold.ts); `quietMs: 0` turns it off.
  * Measured with 256 connections opened at once (bench/analysis.md): the API accepted them in
- * 5-23 ms, in one to three parts where the client paused 2 ms or more. A 25 ms limit cut a burst
- * in two, and its second half waited up to 0.9 s; 100 ms leaves room for several times such a
- * burst and still adds at most a tenth of a second where new connections never stop arriving.
+ * 5-23 ms, in one to three parts where the client paused 2 ms or more. With a 25 ms limit one such
+ * burst still waited up to 0.9 s (likely released in part while the rest waited to be accepted);
+ * 100 ms leaves room for several times such a burst and still adds at most a tenth of a second
+ * where new connections never stop arriving.
  */
 export const DEFAULT_NEW_CONNECTION_HOLD: NewConnectionHoldOptions = { quietMs: 2, maxHoldMs: 100 };
 
