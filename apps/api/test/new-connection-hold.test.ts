@@ -5,8 +5,10 @@
  * connections through a burst (src/new-connection-hold.ts). These tests run a server that spends
  * 2 ms per request, in a process of its own, listening through the API's `listen`.
  */
-import { connect } from 'node:net';
+import express from 'express';
+import { connect, type AddressInfo } from 'node:net';
 import { launch, started, type AppProcess } from '@txhook/test-kit';
+import { closeGracefully, listen } from '../src/server';
 
 const BURST = 64;
 
@@ -149,4 +151,30 @@ describe('new connections in a burst', () => {
     // could not be if any request after the first waited for a hold.
     expect(lone.answers).toBeGreaterThan(30);
   }, 60_000);
+});
+
+describe('a connection held when the API stops listening', () => {
+  it('is still read and answered: a request sent before the close is not dropped', async () => {
+    const app = express();
+    app.post('/', (_req, res) => res.status(202).json({ status: 'PROCESSING' }));
+    // Held for 200 ms, so that the close below meets it held.
+    const server = await listen(app, 0, {
+      host: '127.0.0.1',
+      newConnectionHold: { quietMs: 200, maxHoldMs: 200 },
+    });
+    const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    client.on('error', () => undefined);
+    let received = '';
+    client.on('data', (chunk) => (received += chunk.toString()));
+    const clientClosed = new Promise<void>((resolve) => client.on('close', () => resolve()));
+    client.write(REQUEST);
+    await new Promise<void>((resolve) => server.once('connection', () => resolve()));
+    await new Promise((resolve) => setTimeout(resolve, 20)); // its request is in the socket, unread
+
+    await closeGracefully(server, 1_000);
+    await clientClosed;
+
+    expect(received).toMatch(/^HTTP\/1\.1 202 /);
+    expect(received).toContain('"status":"PROCESSING"');
+  });
 });
