@@ -79,6 +79,7 @@ public class EmbeddedMongo {
     boolean exitOnStdinEof = false;
     boolean faultInjection = false;
     boolean secondaryIndexes = true;
+    int networkThreads = 0;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--port" -> port = Integer.parseInt(args[++i]);
@@ -88,6 +89,7 @@ public class EmbeddedMongo {
         case "--exit-on-stdin-eof" -> exitOnStdinEof = true;
         case "--enable-fault-injection" -> faultInjection = true;
         case "--no-secondary-indexes" -> secondaryIndexes = false;
+        case "--network-threads" -> networkThreads = Integer.parseInt(args[++i]);
         default -> {
           System.err.println("EmbeddedMongo: unknown argument " + args[i]);
           System.exit(2);
@@ -111,10 +113,12 @@ public class EmbeddedMongo {
     if (faultInjection) backend = new FaultInjectingBackend(backend);
 
     MongoServer server = new MongoServer(backend);
-    // Replies are computed on the network threads: with fault injection, more of them, so that a
-    // reply held back on purpose rarely holds up another connection (such as the one clearing it).
+    // Replies are computed on the network threads, each running its connections' commands in
+    // turn (0: netty's 2 per core). With fault injection, at least 32, so that a reply held back on
+    // purpose rarely holds up another connection (such as the one clearing it).
     try {
-      server.bind(new InetSocketAddress("127.0.0.1", port), 1, faultInjection ? 32 : 0);
+      server.bind(new InetSocketAddress("127.0.0.1", port), 1,
+          faultInjection ? Math.max(32, networkThreads) : networkThreads);
     } catch (Exception e) { // netty rethrows the checked BindException undeclared
       // Netty's threads are already running and would keep the JVM alive without a listener: the
       // parent would wait out its start timeout instead of learning at once that the port is taken.

@@ -1,10 +1,11 @@
 /**
- * `pnpm db [--backend memory|h2] [--h2-file PATH] [--h2-cache-mb N] [--heap 1g] [--gc g1|parallel|serial]
- *  [--no-secondary-indexes]`:
+ * `pnpm db [--backend memory|h2] [--h2-file PATH] [--h2-cache-mb N] [--heap 1g]
+ *  [--gc g1|parallel|serial|zgc|shenandoah] [--no-secondary-indexes]`:
  * runs only the embedded MongoDB stand-in and prints its URL. Each flag falls back to its variable:
  * EMBEDDED_MONGO_PORT (default 27017), EMBEDDED_MONGO_BACKEND (memory | h2), EMBEDDED_MONGO_H2_FILE,
  * EMBEDDED_MONGO_H2_CACHE_MB, EMBEDDED_MONGO_HEAP, EMBEDDED_MONGO_GC, EMBEDDED_MONGO_SECONDARY_INDEXES
- * (false: the library's scans instead of the launcher's secondary indexes, to compare).
+ * (false: the library's scans instead of the launcher's secondary indexes, to compare). Set only by
+ * variable: EMBEDDED_MONGO_GC_PAUSE_MS, EMBEDDED_MONGO_NETWORK_THREADS (docs/CONFIGURATION.md).
  */
 import { parseArgs } from 'node:util';
 import { startEmbeddedMongo, tuningFromEnv, type EmbeddedBackend, type EmbeddedGc } from './index';

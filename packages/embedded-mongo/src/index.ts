@@ -7,8 +7,8 @@ import readline from 'node:readline';
 export type EmbeddedBackend = 'memory' | 'h2';
 
 /** Garbage collector of the database JVM (see docs/BENCHMARKS.md for the measurements). */
-export type EmbeddedGc = 'serial' | 'parallel' | 'g1';
-export const EMBEDDED_GCS: readonly EmbeddedGc[] = ['serial', 'parallel', 'g1'];
+export type EmbeddedGc = 'serial' | 'parallel' | 'g1' | 'zgc' | 'shenandoah';
+export const EMBEDDED_GCS: readonly EmbeddedGc[] = ['serial', 'parallel', 'g1', 'zgc', 'shenandoah'];
 
 /** Defaults of the launcher's memory settings; each can be overridden per start. */
 export const EMBEDDED_DEFAULTS = {
@@ -21,6 +21,14 @@ export const EMBEDDED_DEFAULTS = {
    */
   heap: undefined as string | undefined,
   /**
+   * Threads that serve the connections. Each runs the commands of its connections one after
+   * another, so a connection sharing a thread with a worker's bulk write waits for all of it;
+   * netty's own 2 per core put ~30 connections on each (see docs/BENCHMARKS.md).
+   */
+  networkThreads: 128 as number,
+  /** The collector's pause goal (`-XX:MaxGCPauseMillis`); unset: the JVM's (G1: 200 ms). */
+  gcPauseTargetMs: undefined as number | undefined,
+  /**
    * Serve non-unique indexes from the launcher's sorted in-memory index; false gives back the
    * library's own behaviour (they are ignored and every such query scans the collection).
    */
@@ -31,6 +39,9 @@ const GC_FLAGS: Record<EmbeddedGc, string> = {
   serial: '-XX:+UseSerialGC',
   parallel: '-XX:+UseParallelGC',
   g1: '-XX:+UseG1GC',
+  // The two concurrent collectors of JDK 17: pauses of about a millisecond whatever the heap.
+  zgc: '-XX:+UseZGC',
+  shenandoah: '-XX:+UseShenandoahGC',
 };
 
 const HEAP = /^\d+[mMgG]$/;
@@ -53,8 +64,12 @@ export interface EmbeddedMongoOptions {
   /** JVM maximum heap, e.g. `512m` or `2g` (default EMBEDDED_DEFAULTS.heap). */
   heap?: string;
   gc?: EmbeddedGc;
+  /** Pause goal of G1 or parallel in ms, 1–1000 (default EMBEDDED_DEFAULTS.gcPauseTargetMs). */
+  gcPauseTargetMs?: number;
   /** Non-unique indexes served (default EMBEDDED_DEFAULTS.secondaryIndexes); false: scans, as the library does. */
   secondaryIndexes?: boolean;
+  /** Threads that serve connections, 1–1024 (default EMBEDDED_DEFAULTS.networkThreads). */
+  networkThreads?: number;
   /** Extra JVM flags (profiling: `-XX:StartFlightRecording=...`, GC logs). */
   jvmArgs?: readonly string[];
 }
@@ -83,6 +98,8 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
   const gc = options.gc ?? EMBEDDED_DEFAULTS.gc;
   const heap = options.heap ?? EMBEDDED_DEFAULTS.heap;
   const h2CacheMb = options.h2CacheMb ?? EMBEDDED_DEFAULTS.h2CacheMb;
+  const gcPauseTargetMs = options.gcPauseTargetMs ?? EMBEDDED_DEFAULTS.gcPauseTargetMs;
+  const networkThreads = options.networkThreads ?? EMBEDDED_DEFAULTS.networkThreads;
   if (!EMBEDDED_GCS.includes(gc))
     throw new Error(`embedded MongoDB: gc must be one of ${EMBEDDED_GCS.join(', ')}`);
   if (heap !== undefined && !HEAP.test(heap)) {
@@ -91,9 +108,19 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
   if (!Number.isInteger(h2CacheMb) || h2CacheMb < 1) {
     throw new Error('embedded MongoDB: the H2 cache must be a whole number of MB');
   }
+  if (
+    gcPauseTargetMs !== undefined &&
+    !(Number.isInteger(gcPauseTargetMs) && gcPauseTargetMs >= 1 && gcPauseTargetMs <= 1000)
+  ) {
+    throw new Error('embedded MongoDB: the GC pause target must be a whole number of ms, 1-1000');
+  }
+  if (!(Number.isInteger(networkThreads) && networkThreads >= 1 && networkThreads <= 1024)) {
+    throw new Error('embedded MongoDB: network threads must be a whole number, 1-1024');
+  }
   const args = [
     GC_FLAGS[gc],
     ...(heap ? [`-Xmx${heap}`] : []),
+    ...(gcPauseTargetMs === undefined ? [] : [`-XX:MaxGCPauseMillis=${gcPauseTargetMs}`]),
     ...(options.jvmArgs ?? []),
     '-cp',
     `${JARS_DIR}${path.sep}*`,
@@ -108,6 +135,7 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
   if (options.faultInjection) args.push('--enable-fault-injection');
   if (!(options.secondaryIndexes ?? EMBEDDED_DEFAULTS.secondaryIndexes)) args.push('--no-secondary-indexes');
   if (backend === 'h2') args.push('--h2-cache-mb', String(h2CacheMb));
+  args.push('--network-threads', String(networkThreads));
 
   // Own process group: a terminal's Ctrl-C must not kill the database before the apps have
   // released their leases. It still exits with us, when our end of its stdin closes.
@@ -157,13 +185,17 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
 export * from './fault-injection';
 
 /**
- * The launcher's tuning from the environment (EMBEDDED_MONGO_GC, EMBEDDED_MONGO_HEAP,
+ * The launcher's tuning from the environment (EMBEDDED_MONGO_GC, EMBEDDED_MONGO_GC_PAUSE_MS,
+ * EMBEDDED_MONGO_NETWORK_THREADS, EMBEDDED_MONGO_HEAP,
  * EMBEDDED_MONGO_H2_CACHE_MB, EMBEDDED_MONGO_SECONDARY_INDEXES=false), for `pnpm db` and
  * `pnpm start`; unset keeps the defaults.
  */
 export function tuningFromEnv(
   env: NodeJS.ProcessEnv,
-): Pick<EmbeddedMongoOptions, 'gc' | 'heap' | 'h2CacheMb' | 'secondaryIndexes'> {
+): Pick<
+  EmbeddedMongoOptions,
+  'gc' | 'gcPauseTargetMs' | 'heap' | 'h2CacheMb' | 'networkThreads' | 'secondaryIndexes'
+> {
   const secondaryIndexes = env.EMBEDDED_MONGO_SECONDARY_INDEXES;
   if (secondaryIndexes !== undefined && secondaryIndexes !== 'true' && secondaryIndexes !== 'false') {
     throw new Error('EMBEDDED_MONGO_SECONDARY_INDEXES must be true or false');
@@ -172,6 +204,10 @@ export function tuningFromEnv(
     ...(secondaryIndexes ? { secondaryIndexes: secondaryIndexes === 'true' } : {}),
     ...(env.EMBEDDED_MONGO_GC ? { gc: env.EMBEDDED_MONGO_GC as EmbeddedGc } : {}),
     ...(env.EMBEDDED_MONGO_HEAP ? { heap: env.EMBEDDED_MONGO_HEAP } : {}),
+    ...(env.EMBEDDED_MONGO_GC_PAUSE_MS ? { gcPauseTargetMs: Number(env.EMBEDDED_MONGO_GC_PAUSE_MS) } : {}),
+    ...(env.EMBEDDED_MONGO_NETWORK_THREADS
+      ? { networkThreads: Number(env.EMBEDDED_MONGO_NETWORK_THREADS) }
+      : {}),
     ...(env.EMBEDDED_MONGO_H2_CACHE_MB ? { h2CacheMb: Number(env.EMBEDDED_MONGO_H2_CACHE_MB) } : {}),
   };
 }

@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import { MongoClient } from 'mongodb';
-import { startEmbeddedMongo, type EmbeddedMongo, type EmbeddedMongoOptions } from '../src/index';
+import {
+  startEmbeddedMongo,
+  tuningFromEnv,
+  type EmbeddedMongo,
+  type EmbeddedMongoOptions,
+} from '../src/index';
 
 function jvmArgsOf(server: EmbeddedMongo): string[] {
   return readFileSync(`/proc/${server.process.pid}/cmdline`, 'utf8').split('\0');
@@ -34,14 +39,19 @@ it('passes the chosen collector, heap and H2 cache, and the H2 file still keeps 
     backend: 'h2',
     h2File: path.join(dir, 'data.mv'),
     gc: 'parallel',
+    gcPauseTargetMs: 50,
     heap: '384m',
     h2CacheMb: 64,
+    networkThreads: 8,
   } as const;
   try {
     await withServer(options, async (server) => {
       const args = jvmArgsOf(server);
-      expect(args).toEqual(expect.arrayContaining(['-XX:+UseParallelGC', '-Xmx384m']));
+      expect(args).toEqual(
+        expect.arrayContaining(['-XX:+UseParallelGC', '-Xmx384m', '-XX:MaxGCPauseMillis=50']),
+      );
       expect(args[args.indexOf('--h2-cache-mb') + 1]).toBe('64');
+      expect(args[args.indexOf('--network-threads') + 1]).toBe('8');
       const client = await MongoClient.connect(server.url);
       await client.db('tuning').collection('t').insertOne({ kept: true });
       await client.close();
@@ -56,9 +66,25 @@ it('passes the chosen collector, heap and H2 cache, and the H2 file still keeps 
   }
 }, 90_000);
 
-it('refuses a heap or cache it cannot pass on safely', async () => {
+it.each(['zgc', 'shenandoah'] as const)(
+  'serves with the concurrent %s collector',
+  async (gc) => {
+    await withServer({ gc }, async (server) => {
+      expect(jvmArgsOf(server)).toContain(gc === 'zgc' ? '-XX:+UseZGC' : '-XX:+UseShenandoahGC');
+      const client = await MongoClient.connect(server.url);
+      await client.db('tuning').collection('t').insertOne({ gc });
+      expect(await client.db('tuning').collection('t').countDocuments({ gc })).toBe(1);
+      await client.close();
+    });
+  },
+  90_000,
+);
+
+it('refuses a heap, cache, pause goal or thread count it cannot pass on safely', async () => {
   await expect(startEmbeddedMongo({ heap: '1 GB; rm' })).rejects.toThrow(/heap/);
   await expect(startEmbeddedMongo({ backend: 'h2', h2CacheMb: 0 })).rejects.toThrow(/cache/);
+  await expect(startEmbeddedMongo({ gcPauseTargetMs: 0 })).rejects.toThrow(/pause/);
+  await expect(startEmbeddedMongo({ networkThreads: 0.5 })).rejects.toThrow(/network threads/);
 });
 
 it('fails at once, naming the cause, when its port is taken (does not wait out the start timeout)', async () => {
@@ -76,3 +102,14 @@ it('fails at once, naming the cause, when its port is taken (does not wait out t
     holder.close();
   }
 }, 90_000);
+
+it('reads its tuning from the environment, and leaves unset variables to the defaults', () => {
+  expect(
+    tuningFromEnv({
+      EMBEDDED_MONGO_GC: 'shenandoah',
+      EMBEDDED_MONGO_GC_PAUSE_MS: '50',
+      EMBEDDED_MONGO_NETWORK_THREADS: '16',
+    }),
+  ).toEqual({ gc: 'shenandoah', gcPauseTargetMs: 50, networkThreads: 16 });
+  expect(tuningFromEnv({})).toEqual({});
+});
