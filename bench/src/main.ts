@@ -17,6 +17,7 @@ import { drainAgenda, drainOurs, warmDatabase, type DrainResult } from './drain'
 import { GROWTH_OPERATIONS, growth, type GrowthResult } from './growth';
 import { startApi, startBaseline, type AppProcess, type StackCpu } from './harness';
 import { lagUnderLoad, type LagResult } from './lag';
+import { jvmPauseLogArgs } from './jvm-pauses';
 import { postLoad, type LoadResult } from './load';
 import { acknowledgedPerSecond, mixedLoad, mixedVerdict, type MixedRow } from './mixed';
 
@@ -106,6 +107,10 @@ const list = (value: string | undefined, fallback: string) => (value ?? fallback
 interface DatabaseVariant {
   backend: EmbeddedBackend;
   gc?: EmbeddedGc;
+  /** The collector's pause goal (ms); unset: the launcher's. */
+  gcPauseTargetMs?: number;
+  /** The server's network threads; unset: the launcher's. */
+  networkThreads?: number;
   h2CacheMb?: number;
   /** false: the library's scans instead of the launcher's secondary indexes. */
   secondaryIndexes?: boolean;
@@ -120,11 +125,32 @@ const DRAIN_MODES = [DEFAULT_CLAIM_MODE, ...CLAIM_MODES.filter((mode) => mode !=
 
 /**
  * The database set-ups to compare side by side in one run: BENCH_BACKENDS (memory,h2) ×
- * BENCH_DB_GCS (e.g. serial,g1; default: the launcher's) × BENCH_H2_CACHES_MB (H2 only, e.g. 16,256)
+ * BENCH_DB_GCS (e.g. serial,g1; default: the launcher's) × BENCH_DB_GC_PAUSES_MS (the collector's
+ * pause goal, e.g. 200,50; default: the launcher's) × BENCH_H2_CACHES_MB (H2 only, e.g. 16,256)
  * × BENCH_SECONDARY_INDEXES (on,off; default: the launcher's, on).
  */
 function variants(): DatabaseVariant[] {
-  return baseVariants().flatMap((variant) =>
+  const pauseTargets = list(process.env.BENCH_DB_GC_PAUSES_MS, '').map(Number);
+  const withPauseTargets = baseVariants().flatMap((variant) =>
+    pauseTargets.length === 0
+      ? [variant]
+      : pauseTargets.map((gcPauseTargetMs) => ({
+          ...variant,
+          gcPauseTargetMs,
+          label: `${variant.label}, ${gcPauseTargetMs} ms pause goal`,
+        })),
+  );
+  const threadChoices = list(process.env.BENCH_DB_NETWORK_THREADS, '').map(Number);
+  const withThreads = withPauseTargets.flatMap((variant) =>
+    threadChoices.length === 0
+      ? [variant]
+      : threadChoices.map((networkThreads) => ({
+          ...variant,
+          networkThreads,
+          label: `${variant.label}, ${networkThreads} network threads`,
+        })),
+  );
+  return withThreads.flatMap((variant) =>
     list(process.env.BENCH_SECONDARY_INDEXES, 'on').map((choice) => {
       if (choice !== 'on' && choice !== 'off')
         throw new Error(`BENCH_SECONDARY_INDEXES: on or off, not ${choice}`);
@@ -163,29 +189,33 @@ function baseVariants(): DatabaseVariant[] {
 async function withDatabase<T>(
   variant: DatabaseVariant,
   name: string,
-  task: (url: string, databasePid: number | undefined) => Promise<T>,
+  task: (url: string, databasePid: number | undefined, pauseLog: string) => Promise<T>,
 ) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'txhook-bench-'));
   const jfrDir = process.env.BENCH_JFR_DIR;
   const file = `${name}-${variant.label.replace(/[^a-z0-9]+/gi, '-')}.jfr`;
+  const pauseLog = path.join(dir, 'jvm-pauses.log');
   const database = await startEmbeddedMongo({
     backend: variant.backend,
     ...(variant.backend === 'h2' ? { h2File: path.join(dir, 'bench.mv') } : {}),
     ...(variant.gc ? { gc: variant.gc } : {}),
+    ...(variant.gcPauseTargetMs ? { gcPauseTargetMs: variant.gcPauseTargetMs } : {}),
+    ...(variant.networkThreads ? { networkThreads: variant.networkThreads } : {}),
     ...(variant.h2CacheMb ? { h2CacheMb: variant.h2CacheMb } : {}),
     ...(variant.secondaryIndexes === false ? { secondaryIndexes: false } : {}),
-    ...(jfrDir
-      ? {
-          jvmArgs: [
+    jvmArgs: [
+      ...jvmPauseLogArgs(pauseLog),
+      ...(jfrDir
+        ? [
             // method-profiling=max: a Java sample every 1 ms; at the profile settings' 10 ms a 10 s
             // run gave a few hundred samples, too few to split the database's time.
             `-XX:StartFlightRecording=filename=${path.join(path.resolve(jfrDir), file)},settings=profile,method-profiling=max,dumponexit=true`,
-          ],
-        }
-      : {}),
+          ]
+        : []),
+    ],
   });
   try {
-    return await task(database.url, database.process.pid);
+    return await task(database.url, database.process.pid, pauseLog);
   } finally {
     await database.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -201,8 +231,9 @@ async function mixedRuns(): Promise<MixedRun[]> {
   const niceness = process.env.BENCH_WORKER_NICENESS;
   for (const callSeconds of list(process.env.BENCH_MIXED_CALLS_S, '5,30').map(Number)) {
     for (const variant of variants()) {
-      const rows = await withDatabase(variant, `mixed-${callSeconds}s`, (url, databasePid) =>
+      const rows = await withDatabase(variant, `mixed-${callSeconds}s`, (url, databasePid, pauseLog) =>
         mixedLoad(url, {
+          databasePauseLog: pauseLog,
           durationSeconds,
           callMs: callSeconds * 1000,
           workerCounts,
@@ -598,15 +629,23 @@ function mixedReport(runs: MixedRun[]): string[] {
   return lines;
 }
 
+/** The database JVM's stops in a row's measured load ("–" for runs from before they were read). */
+function stops(row: MixedRow): string {
+  const pauses = row.databasePauses;
+  if (!pauses) return '–';
+  const cause = pauses.longestCause ? ` ${pauses.longestCause}` : '';
+  return `${pauses.longestMs}${cause} / ${pauses.totalMs} (${pauses.over100ms})`;
+}
+
 /** Where the 2 cores went in each measured load (rows recorded before CPU was measured are left out). */
 function mixedCpuReport(runs: MixedRun[]): string[] {
   const measured = runs.flatMap((run) => run.rows.map((row) => ({ run, row }))).filter(({ row }) => row.cpu);
   if (measured.length === 0) return [];
   const lines = [
-    "CPU seconds per process during the measured load (from `/proc/<pid>/stat`; whole machine: the busy time of every core from `/proc/stat`, other engineers' work included (per-process and machine figures are sampled differently: a few % apart); the load generator is the bench process: autocannon and reading the API’s and workers’ log lines), and per 1,000 acknowledged webhooks. `PROCESSED` counts the records finished when the load stopped.",
+    "CPU seconds per process during the measured load (from `/proc/<pid>/stat`; whole machine: the busy time of every core from `/proc/stat`, other engineers' work included (per-process and machine figures are sampled differently: a few % apart); the load generator is the bench process: autocannon and reading the API’s and workers’ log lines), and per 1,000 acknowledged webhooks. `PROCESSED` counts the records finished when the load stopped. Database stops: the database JVM's safepoints and allocation stalls that ended during the load (from its `-Xlog:safepoint` log; a stop-the-world GC pause is a safepoint), the longest, their sum, and how many lasted 100 ms or more.",
     '',
-    '| backend | stored | call | run | seconds | load generator | API | workers | database | ours (cores) | whole machine (cores) | API per 1k | workers per 1k | database per 1k | PROCESSED |',
-    '| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| backend | stored | call | run | seconds | load generator | API | workers | database | ours (cores) | whole machine (cores) | API per 1k | workers per 1k | database per 1k | PROCESSED | database stops: longest / total ms (≥ 100 ms) |',
+    '| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const { run, row } of measured) {
     const cpu = row.cpu!;
@@ -614,7 +653,7 @@ function mixedCpuReport(runs: MixedRun[]): string[] {
     const acked = (acknowledgedPerSecond(row.load) * cpu.seconds) / 1000;
     const per1k = (seconds: number) => (acked > 0 ? (seconds / acked).toFixed(2) : '–');
     lines.push(
-      `| ${run.backend} | ${(run.storedRecords ?? 0).toLocaleString('en')} | ${row.callMs / 1000} s | ${row.scenario} | ${cpu.seconds.toFixed(1)} | ${cpu.loadGenerator.toFixed(2)} | ${cpu.api.toFixed(2)} | ${cpu.workers.toFixed(2)} | ${cpu.database.toFixed(2)} | ${total.toFixed(2)} (${(total / cpu.seconds).toFixed(2)}) | ${cpu.machine === undefined ? '–' : `${cpu.machine.toFixed(2)} (${(cpu.machine / cpu.seconds).toFixed(2)})`} | ${per1k(cpu.api)} | ${per1k(cpu.workers)} | ${per1k(cpu.database)} | ${row.processed ?? '–'} |`,
+      `| ${run.backend} | ${(run.storedRecords ?? 0).toLocaleString('en')} | ${row.callMs / 1000} s | ${row.scenario} | ${cpu.seconds.toFixed(1)} | ${cpu.loadGenerator.toFixed(2)} | ${cpu.api.toFixed(2)} | ${cpu.workers.toFixed(2)} | ${cpu.database.toFixed(2)} | ${total.toFixed(2)} (${(total / cpu.seconds).toFixed(2)}) | ${cpu.machine === undefined ? '–' : `${cpu.machine.toFixed(2)} (${(cpu.machine / cpu.seconds).toFixed(2)})`} | ${per1k(cpu.api)} | ${per1k(cpu.workers)} | ${per1k(cpu.database)} | ${row.processed ?? '–'} | ${stops(row)} |`,
     );
   }
   lines.push('');

@@ -8,6 +8,7 @@ import { TransactionStatus, TransactionStore } from '@txhook/transactions';
 import { postLoad, type LoadResult } from './load';
 import { countTransactions, cpuBetween, readStackCpu, withStack, type StackCpu } from './harness';
 import { fillHistory } from './growth';
+import { jvmPausesBetween, type PauseSummary } from './jvm-pauses';
 
 export interface MixedRow {
   /** e.g. "API alone", "API + 1 worker" */
@@ -27,6 +28,8 @@ export interface MixedRow {
    * generator sharing the cores. Absent in older runs.
    */
   apiOver500ms?: number;
+  /** The database JVM's stops (safepoints, allocation stalls) during the measured load; absent in older runs. */
+  databasePauses?: PauseSummary;
 }
 
 export interface MixedOptions {
@@ -39,6 +42,8 @@ export interface MixedOptions {
   env?: Record<string, string>;
   /** PROCESSED history stored before every scenario (issue 10: the goal must hold at 500,000). */
   storedRecords?: number;
+  /** The database JVM's safepoint log (jvmPauseLogArgs), for its stops during each measured load. */
+  databasePauseLog?: string;
 }
 
 async function scenario(
@@ -46,7 +51,7 @@ async function scenario(
   workers: number,
   options: MixedOptions,
   history: StoredHistory | undefined,
-): Promise<Pick<MixedRow, 'load' | 'cpu' | 'processed' | 'apiOver500ms'>> {
+): Promise<Pick<MixedRow, 'load' | 'cpu' | 'processed' | 'apiOver500ms' | 'databasePauses'>> {
   const settings = {
     PROCESSING_DELAY_MS: String(options.callMs),
     ...(history ? { MONGODB_DB: history.db.databaseName } : {}),
@@ -59,7 +64,9 @@ async function scenario(
     await postLoad({ url, connections: 64, durationSeconds: 2 });
     const acksBefore = await apiAckCounts(stack.baseUrl);
     const before = readStackCpu(stack, options.databasePid);
+    const loadStartedMs = Date.now();
     const load = await postLoad({ url, connections: 64, durationSeconds: options.durationSeconds });
+    const loadEndedMs = Date.now();
     const after = readStackCpu(stack, options.databasePid);
     const acksAfter = await apiAckCounts(stack.baseUrl);
     const cpu = cpuBetween(before, after);
@@ -67,7 +74,16 @@ async function scenario(
       status: TransactionStatus.PROCESSED,
       created_at: { $gte: started },
     });
-    return { load, cpu, processed, apiOver500ms: answersOver500ms(acksBefore, acksAfter) };
+    const databasePauses = options.databasePauseLog
+      ? jvmPausesBetween(options.databasePauseLog, loadStartedMs, loadEndedMs)
+      : undefined;
+    return {
+      load,
+      cpu,
+      processed,
+      apiOver500ms: answersOver500ms(acksBefore, acksAfter),
+      ...(databasePauses ? { databasePauses } : {}),
+    };
   });
 }
 
