@@ -23,6 +23,11 @@ import de.bwaldvogel.mongo.bson.ObjectId;
 import de.bwaldvogel.mongo.MongoDatabase;
 import de.bwaldvogel.mongo.MongoVersion;
 import de.bwaldvogel.mongo.backend.QueryResult;
+import de.bwaldvogel.mongo.backend.QueryParameters;
+import de.bwaldvogel.mongo.backend.ArrayFilters;
+import de.bwaldvogel.mongo.oplog.Oplog;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
 import de.bwaldvogel.mongo.bson.Document;
 import de.bwaldvogel.mongo.backend.Missing;
 import de.bwaldvogel.mongo.exception.IndexBuildFailedException;
@@ -90,6 +95,7 @@ public class EmbeddedMongo {
         case "--enable-fault-injection" -> faultInjection = true;
         case "--no-secondary-indexes" -> secondaryIndexes = false;
         case "--network-threads" -> networkThreads = Integer.parseInt(args[++i]);
+        case "--fair-collection-lock" -> FairCollectionLock.enabled = true;
         default -> {
           System.err.println("EmbeddedMongo: unknown argument " + args[i]);
           System.exit(2);
@@ -390,6 +396,59 @@ class IndexedMemoryDatabase extends MemoryDatabase {
 }
 
 class IndexedMemoryCollection extends MemoryCollection {
+  private final FairCollectionLock fair = new FairCollectionLock();
+
+  @Override
+  public void addDocument(Document document) {
+    fair.run(() -> super.addDocument(document));
+  }
+
+  @Override
+  public void addDocuments(Stream<Document> documents) {
+    fair.run(() -> super.addDocuments(documents));
+  }
+
+  @Override
+  public Document findAndModify(Document query) {
+    return fair.call(() -> super.findAndModify(query));
+  }
+
+  @Override
+  public QueryResult handleQuery(QueryParameters parameters) {
+    return fair.call(() -> super.handleQuery(parameters));
+  }
+
+  @Override
+  public Document handleDistinct(Document query) {
+    return fair.call(() -> super.handleDistinct(query));
+  }
+
+  @Override
+  public List<Document> insertDocuments(List<Document> documents, boolean isOrdered) {
+    return fair.call(() -> super.insertDocuments(documents, isOrdered));
+  }
+
+  @Override
+  public int deleteDocuments(Document selector, int limit, Oplog oplog) {
+    return fair.call(() -> super.deleteDocuments(selector, limit, oplog));
+  }
+
+  @Override
+  public Document updateDocuments(Document selector, Document update, ArrayFilters arrayFilters, boolean isMulti,
+                                  boolean isUpsert, Oplog oplog) {
+    return fair.call(() -> super.updateDocuments(selector, update, arrayFilters, isMulti, isUpsert, oplog));
+  }
+
+  @Override
+  public void removeDocument(Document document) {
+    fair.run(() -> super.removeDocument(document));
+  }
+
+  @Override
+  public void renameTo(MongoDatabase newDatabase, String newCollectionName) {
+    fair.run(() -> super.renameTo(newDatabase, newCollectionName));
+  }
+
   IndexedMemoryCollection(MongoDatabase database, String collectionName, CollectionOptions options,
                           CursorRegistry cursorRegistry) {
     super(database, collectionName, options, cursorRegistry);
@@ -408,6 +467,35 @@ class IndexedMemoryCollection extends MemoryCollection {
   public void addIndex(Index<Integer> index) {
     OnePassIndexFill.fill(getIndexes(), this, index, streamAllDocumentsWithPosition());
     super.addIndex(index);
+  }
+}
+
+/**
+ * With --fair-collection-lock (the launcher's default): the library serialises each collection's
+ * operations on the collection's monitor, which is not fair: under contention a thread can be
+ * passed over again and again (an API insert behind the workers' updates). This lock, taken before
+ * the monitor by every operation the library synchronises, serves them in arrival order; the
+ * monitor is then uncontended. Without the flag it does nothing.
+ */
+final class FairCollectionLock {
+  static volatile boolean enabled;
+  private final ReentrantLock lock = new ReentrantLock(true);
+
+  <T> T call(Supplier<T> work) {
+    if (!enabled) return work.get();
+    lock.lock();
+    try {
+      return work.get();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  void run(Runnable work) {
+    call(() -> {
+      work.run();
+      return null;
+    });
   }
 }
 
@@ -498,6 +586,59 @@ class IndexedH2Database extends H2Database {
 }
 
 class IndexedH2Collection extends H2Collection {
+  private final FairCollectionLock fair = new FairCollectionLock();
+
+  @Override
+  public void addDocument(Document document) {
+    fair.run(() -> super.addDocument(document));
+  }
+
+  @Override
+  public void addDocuments(Stream<Document> documents) {
+    fair.run(() -> super.addDocuments(documents));
+  }
+
+  @Override
+  public Document findAndModify(Document query) {
+    return fair.call(() -> super.findAndModify(query));
+  }
+
+  @Override
+  public QueryResult handleQuery(QueryParameters parameters) {
+    return fair.call(() -> super.handleQuery(parameters));
+  }
+
+  @Override
+  public Document handleDistinct(Document query) {
+    return fair.call(() -> super.handleDistinct(query));
+  }
+
+  @Override
+  public List<Document> insertDocuments(List<Document> documents, boolean isOrdered) {
+    return fair.call(() -> super.insertDocuments(documents, isOrdered));
+  }
+
+  @Override
+  public int deleteDocuments(Document selector, int limit, Oplog oplog) {
+    return fair.call(() -> super.deleteDocuments(selector, limit, oplog));
+  }
+
+  @Override
+  public Document updateDocuments(Document selector, Document update, ArrayFilters arrayFilters, boolean isMulti,
+                                  boolean isUpsert, Oplog oplog) {
+    return fair.call(() -> super.updateDocuments(selector, update, arrayFilters, isMulti, isUpsert, oplog));
+  }
+
+  @Override
+  public void removeDocument(Document document) {
+    fair.run(() -> super.removeDocument(document));
+  }
+
+  @Override
+  public void renameTo(MongoDatabase newDatabase, String newCollectionName) {
+    fair.run(() -> super.renameTo(newDatabase, newCollectionName));
+  }
+
   IndexedH2Collection(MongoDatabase database, String collectionName, CollectionOptions options,
                       MVMap<Object, Document> dataMap, MVMap<String, Object> metaMap, CursorRegistry cursorRegistry) {
     super(database, collectionName, options, dataMap, metaMap, cursorRegistry);

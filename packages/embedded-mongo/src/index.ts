@@ -26,6 +26,11 @@ export const EMBEDDED_DEFAULTS = {
    * netty's own 2 per core put ~30 connections on each (see docs/BENCHMARKS.md).
    */
   networkThreads: 128 as number,
+  /**
+   * Serve each collection's operations in arrival order: the library's lock is a plain monitor,
+   * and under contention an insert could be passed over by the workers' updates again and again.
+   */
+  fairCollectionLock: true,
   /** The collector's pause goal (`-XX:MaxGCPauseMillis`); unset: the JVM's (G1: 200 ms). */
   gcPauseTargetMs: undefined as number | undefined,
   /**
@@ -68,6 +73,8 @@ export interface EmbeddedMongoOptions {
   gcPauseTargetMs?: number;
   /** Non-unique indexes served (default EMBEDDED_DEFAULTS.secondaryIndexes); false: scans, as the library does. */
   secondaryIndexes?: boolean;
+  /** A first-come-first-served lock before each collection's own (default EMBEDDED_DEFAULTS.fairCollectionLock). */
+  fairCollectionLock?: boolean;
   /** Threads that serve connections, 1–1024 (default EMBEDDED_DEFAULTS.networkThreads). */
   networkThreads?: number;
   /** Extra JVM flags (profiling: `-XX:StartFlightRecording=...`, GC logs). */
@@ -136,6 +143,7 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
   if (!(options.secondaryIndexes ?? EMBEDDED_DEFAULTS.secondaryIndexes)) args.push('--no-secondary-indexes');
   if (backend === 'h2') args.push('--h2-cache-mb', String(h2CacheMb));
   args.push('--network-threads', String(networkThreads));
+  if (options.fairCollectionLock ?? EMBEDDED_DEFAULTS.fairCollectionLock) args.push('--fair-collection-lock');
 
   // Own process group: a terminal's Ctrl-C must not kill the database before the apps have
   // released their leases. It still exits with us, when our end of its stdin closes.

@@ -25,11 +25,12 @@ async function withServer(options: EmbeddedMongoOptions, task: (s: EmbeddedMongo
   }
 }
 
-it('runs the database JVM with the G1 collector by default, not the stop-the-world serial one', async () => {
+it('runs the database JVM with the G1 collector by default, not the stop-the-world serial one, and a fair collection lock', async () => {
   await withServer({}, (server) => {
     const args = jvmArgsOf(server);
     expect(args).toContain('-XX:+UseG1GC');
     expect(args).not.toContain('-XX:+UseSerialGC');
+    expect(args).toContain('--fair-collection-lock');
   });
 }, 90_000);
 
@@ -43,6 +44,7 @@ it('passes the chosen collector, heap and H2 cache, and the H2 file still keeps 
     heap: '384m',
     h2CacheMb: 64,
     networkThreads: 8,
+    fairCollectionLock: false,
   } as const;
   try {
     await withServer(options, async (server) => {
@@ -52,6 +54,7 @@ it('passes the chosen collector, heap and H2 cache, and the H2 file still keeps 
       );
       expect(args[args.indexOf('--h2-cache-mb') + 1]).toBe('64');
       expect(args[args.indexOf('--network-threads') + 1]).toBe('8');
+      expect(args).not.toContain('--fair-collection-lock');
       const client = await MongoClient.connect(server.url);
       await client.db('tuning').collection('t').insertOne({ kept: true });
       await client.close();
