@@ -111,6 +111,7 @@ interface DatabaseVariant {
   gcPauseTargetMs?: number;
   /** The server's network threads; unset: the launcher's. */
   networkThreads?: number;
+  fairCollectionLock?: boolean;
   h2CacheMb?: number;
   /** false: the library's scans instead of the launcher's secondary indexes. */
   secondaryIndexes?: boolean;
@@ -151,7 +152,17 @@ function variants(): DatabaseVariant[] {
           label: `${variant.label}, ${networkThreads} network threads`,
         })),
   );
-  return withThreads.flatMap((variant) =>
+  const fairChoices = list(process.env.BENCH_DB_FAIR_LOCK, '');
+  const withFair = withThreads.flatMap((variant) =>
+    fairChoices.length === 0
+      ? [variant]
+      : fairChoices.map((choice) =>
+          choice === 'on'
+            ? { ...variant, fairCollectionLock: true, label: `${variant.label}, fair lock` }
+            : { ...variant, fairCollectionLock: false, label: `${variant.label}, unfair lock` },
+        ),
+  );
+  return withFair.flatMap((variant) =>
     list(process.env.BENCH_SECONDARY_INDEXES, 'on').map((choice) => {
       if (choice !== 'on' && choice !== 'off')
         throw new Error(`BENCH_SECONDARY_INDEXES: on or off, not ${choice}`);
@@ -203,6 +214,7 @@ async function withDatabase<T>(
     ...(variant.gc ? { gc: variant.gc } : {}),
     ...(variant.gcPauseTargetMs ? { gcPauseTargetMs: variant.gcPauseTargetMs } : {}),
     ...(variant.networkThreads ? { networkThreads: variant.networkThreads } : {}),
+    ...(variant.fairCollectionLock === undefined ? {} : { fairCollectionLock: variant.fairCollectionLock }),
     ...(variant.h2CacheMb ? { h2CacheMb: variant.h2CacheMb } : {}),
     ...(variant.secondaryIndexes === false ? { secondaryIndexes: false } : {}),
     jvmArgs: [
@@ -484,7 +496,7 @@ function report(r: Results): string {
     'noisy, absolute numbers move, ratios hold. Parts can be re-run alone:',
     '`pnpm bench ingest|claims|drain|peer|lag|mixed|growth|autoscale`.',
     '',
-    "Knobs for `claims`, `drain`, `mixed` and `growth`: `BENCH_CLAIM_RECORDS` (4000), `BENCH_CLAIM_MODES` (drain: the default mode first, then the other), `BENCH_DRAIN_WORKERS` (1,3), `BENCH_DRAIN_WARM` (1: the database is warmed with 10,000 webhooks of their own first; 0: measured on the freshly started JVM); for all four (a quick run of `mixed` or `growth` fits in minutes): `BENCH_BACKENDS` (memory,h2), `BENCH_DB_GCS` (e.g. serial,g1,shenandoah), `BENCH_DB_GC_PAUSES_MS` (e.g. 200,50), `BENCH_DB_NETWORK_THREADS` (e.g. 4,128), `BENCH_H2_CACHES_MB` (e.g. 16,256) and `BENCH_SECONDARY_INDEXES` (on,off) to compare database set-ups side by side; `BENCH_MIXED_SECONDS` (10), `BENCH_MIXED_CALLS_S` (5,30), `BENCH_MIXED_WORKERS` (1,3), `BENCH_MIXED_STORED` (0: PROCESSED history stored before each scenario), `BENCH_WORKER_NICENESS` (unset: the default `WORKER_NICENESS`); `BENCH_GROWTH_SIZES` (0,100000,500000), `BENCH_GROWTH_REPS` (10), `BENCH_GROWTH_BUDGET_S` (30), `BENCH_GROWTH_E2E` (1). Profiles: `BENCH_JFR_DIR` (Flight Recorder of the database JVM, a sample every 1 ms), `BENCH_NODE_PROF_DIR` (`--cpu-prof` of the API and workers); `BENCH_NODE_ARGS` (node flags for the API and workers, after their own: e.g. `--max-semi-space-size=16` undoes the worker's young-generation cap for a side-by-side run).",
+    "Knobs for `claims`, `drain`, `mixed` and `growth`: `BENCH_CLAIM_RECORDS` (4000), `BENCH_CLAIM_MODES` (drain: the default mode first, then the other), `BENCH_DRAIN_WORKERS` (1,3), `BENCH_DRAIN_WARM` (1: the database is warmed with 10,000 webhooks of their own first; 0: measured on the freshly started JVM); for all four (a quick run of `mixed` or `growth` fits in minutes): `BENCH_BACKENDS` (memory,h2), `BENCH_DB_GCS` (e.g. serial,g1,shenandoah), `BENCH_DB_GC_PAUSES_MS` (e.g. 200,50), `BENCH_DB_NETWORK_THREADS` (e.g. 4,128), `BENCH_DB_FAIR_LOCK` (off,on), `BENCH_H2_CACHES_MB` (e.g. 16,256) and `BENCH_SECONDARY_INDEXES` (on,off) to compare database set-ups side by side; `BENCH_MIXED_SECONDS` (10), `BENCH_MIXED_CALLS_S` (5,30), `BENCH_MIXED_WORKERS` (1,3), `BENCH_MIXED_STORED` (0: PROCESSED history stored before each scenario), `BENCH_WORKER_NICENESS` (unset: the default `WORKER_NICENESS`); `BENCH_GROWTH_SIZES` (0,100000,500000), `BENCH_GROWTH_REPS` (10), `BENCH_GROWTH_BUDGET_S` (30), `BENCH_GROWTH_E2E` (1). Profiles: `BENCH_JFR_DIR` (Flight Recorder of the database JVM, a sample every 1 ms), `BENCH_NODE_PROF_DIR` (`--cpu-prof` of the API and workers); `BENCH_NODE_ARGS` (node flags for the API and workers, after their own: e.g. `--max-semi-space-size=16` undoes the worker's young-generation cap for a side-by-side run).",
     '',
     `- Date: ${r.date}`,
     `- Machine: ${r.machine.cpus} × ${r.machine.cpu_model}, ${r.machine.memory_gib} GiB, ${r.machine.os}, Node.js ${r.machine.node}, commit ${r.machine.git_commit}`,
