@@ -44,7 +44,8 @@ const GC_FLAGS: Record<EmbeddedGc, string> = {
   serial: '-XX:+UseSerialGC',
   parallel: '-XX:+UseParallelGC',
   g1: '-XX:+UseG1GC',
-  // The two concurrent collectors of JDK 17: pauses of about a millisecond whatever the heap.
+  // JDK 17's concurrent collectors: pauses of about a millisecond, at more CPU; on 2 shared cores
+  // ZGC stalled allocations for seconds (docs/BENCHMARKS.md), so neither is the default.
   zgc: '-XX:+UseZGC',
   shenandoah: '-XX:+UseShenandoahGC',
 };
