@@ -128,49 +128,40 @@ const DRAIN_MODES = [DEFAULT_CLAIM_MODE, ...CLAIM_MODES.filter((mode) => mode !=
  * The database set-ups to compare side by side in one run: BENCH_BACKENDS (memory,h2) ×
  * BENCH_DB_GCS (e.g. serial,g1; default: the launcher's) × BENCH_DB_GC_PAUSES_MS (the collector's
  * pause goal, e.g. 200,50; default: the launcher's) × BENCH_DB_NETWORK_THREADS (e.g. 4,128; default:
- * the launcher's) × BENCH_H2_CACHES_MB (H2 only, e.g. 16,256)
- * × BENCH_SECONDARY_INDEXES (on,off; default: the launcher's, on).
+ * the launcher's) × BENCH_DB_FAIR_LOCK (off,on; default: the launcher's) × BENCH_H2_CACHES_MB
+ * (H2 only, e.g. 16,256) × BENCH_SECONDARY_INDEXES (on,off; default: the launcher's, on).
  */
 function variants(): DatabaseVariant[] {
-  const pauseTargets = list(process.env.BENCH_DB_GC_PAUSES_MS, '').map(Number);
-  const withPauseTargets = baseVariants().flatMap((variant) =>
-    pauseTargets.length === 0
-      ? [variant]
-      : pauseTargets.map((gcPauseTargetMs) => ({
-          ...variant,
-          gcPauseTargetMs,
-          label: `${variant.label}, ${gcPauseTargetMs} ms pause goal`,
-        })),
+  let set = varyBy(baseVariants(), 'BENCH_DB_GC_PAUSES_MS', (variant, value) => {
+    const gcPauseTargetMs = Number(value);
+    return { ...variant, gcPauseTargetMs, label: `${variant.label}, ${gcPauseTargetMs} ms pause goal` };
+  });
+  set = varyBy(set, 'BENCH_DB_NETWORK_THREADS', (variant, value) => {
+    const networkThreads = Number(value);
+    return { ...variant, networkThreads, label: `${variant.label}, ${networkThreads} network threads` };
+  });
+  set = varyBy(set, 'BENCH_DB_FAIR_LOCK', (variant, value) =>
+    value === 'on'
+      ? { ...variant, fairCollectionLock: true, label: `${variant.label}, fair lock` }
+      : { ...variant, fairCollectionLock: false, label: `${variant.label}, unfair lock` },
   );
-  const threadChoices = list(process.env.BENCH_DB_NETWORK_THREADS, '').map(Number);
-  const withThreads = withPauseTargets.flatMap((variant) =>
-    threadChoices.length === 0
-      ? [variant]
-      : threadChoices.map((networkThreads) => ({
-          ...variant,
-          networkThreads,
-          label: `${variant.label}, ${networkThreads} network threads`,
-        })),
-  );
-  const fairChoices = list(process.env.BENCH_DB_FAIR_LOCK, '');
-  const withFair = withThreads.flatMap((variant) =>
-    fairChoices.length === 0
-      ? [variant]
-      : fairChoices.map((choice) =>
-          choice === 'on'
-            ? { ...variant, fairCollectionLock: true, label: `${variant.label}, fair lock` }
-            : { ...variant, fairCollectionLock: false, label: `${variant.label}, unfair lock` },
-        ),
-  );
-  return withFair.flatMap((variant) =>
-    list(process.env.BENCH_SECONDARY_INDEXES, 'on').map((choice) => {
-      if (choice !== 'on' && choice !== 'off')
-        throw new Error(`BENCH_SECONDARY_INDEXES: on or off, not ${choice}`);
-      return choice === 'on'
-        ? variant
-        : { ...variant, secondaryIndexes: false, label: `${variant.label}, no secondary indexes` };
-    }),
-  );
+  return varyBy(set, 'BENCH_SECONDARY_INDEXES', (variant, value) => {
+    if (value !== 'on' && value !== 'off')
+      throw new Error(`BENCH_SECONDARY_INDEXES: on or off, not ${value}`);
+    return value === 'on'
+      ? variant
+      : { ...variant, secondaryIndexes: false, label: `${variant.label}, no secondary indexes` };
+  });
+}
+
+/** Each variant once per value of the list variable `name`, as `vary` makes it; unset: unchanged. */
+function varyBy(
+  set: DatabaseVariant[],
+  name: string,
+  vary: (variant: DatabaseVariant, value: string) => DatabaseVariant,
+): DatabaseVariant[] {
+  const values = list(process.env[name], '');
+  return values.length === 0 ? set : set.flatMap((variant) => values.map((value) => vary(variant, value)));
 }
 
 function baseVariants(): DatabaseVariant[] {
