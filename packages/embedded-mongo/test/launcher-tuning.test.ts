@@ -34,6 +34,19 @@ it('runs the database JVM with the G1 collector by default, not the stop-the-wor
   });
 }, 90_000);
 
+it('gives G1 a 20 ms pause goal by default, and another collector none unless one is asked for', async () => {
+  // G1's own goal (200 ms) let young pauses of 80-130 ms set the acknowledgements' p99 at 1,000
+  // webhooks/s (docs/BENCHMARKS.md, "The stand-in's young pauses").
+  await withServer({}, (server) => expect(jvmArgsOf(server)).toContain('-XX:MaxGCPauseMillis=20'));
+  await withServer({ gcPauseTargetMs: 200 }, (server) => {
+    expect(jvmArgsOf(server)).toContain('-XX:MaxGCPauseMillis=200');
+    expect(jvmArgsOf(server)).not.toContain('-XX:MaxGCPauseMillis=20');
+  });
+  await withServer({ gc: 'parallel' }, (server) =>
+    expect(jvmArgsOf(server).some((arg) => arg.startsWith('-XX:MaxGCPauseMillis'))).toBe(false),
+  );
+}, 90_000);
+
 it('passes the chosen collector, heap and H2 cache, and the H2 file still keeps its records', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'txhook-h2-tuning-'));
   const options = {
