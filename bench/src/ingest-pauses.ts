@@ -5,17 +5,10 @@
  * database's stops that ended during it (its safepoint log). A setting is `collector[:pause goal ms]`.
  * `bash scripts/ts.sh bench/src/ingest-pauses.ts [backend=memory] g1:200 g1:20 shenandoah ...`
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import {
-  EMBEDDED_GCS,
-  startEmbeddedMongo,
-  type EmbeddedBackend,
-  type EmbeddedGc,
-} from '@txhook/embedded-mongo';
+import { EMBEDDED_GCS, type EmbeddedBackend, type EmbeddedGc } from '@txhook/embedded-mongo';
+import { withDatabase } from './database-variant';
 import { loadAverage, startApi } from './harness';
-import { jvmPauseLogArgs, jvmPausesBetween } from './jvm-pauses';
+import { jvmPausesBetween } from './jvm-pauses';
 import { postLoad } from './load';
 
 const LOADS: [string, number | undefined][] = [
@@ -28,17 +21,14 @@ const LOADS: [string, number | undefined][] = [
 async function measure(backend: EmbeddedBackend, setting: string): Promise<void> {
   const [gc = '', pause] = setting.split(':');
   if (!EMBEDDED_GCS.includes(gc as EmbeddedGc)) throw new Error(`unknown collector in ${setting}`);
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'txhook-ingest-pauses-'));
-  const pauseLog = path.join(dir, 'jvm-pauses.log');
-  const database = await startEmbeddedMongo({
+  const variant = {
     backend,
-    ...(backend === 'h2' ? { h2File: path.join(dir, 'bench.mv') } : {}),
     gc: gc as EmbeddedGc,
     ...(pause ? { gcPauseTargetMs: Number(pause) } : {}),
-    jvmArgs: jvmPauseLogArgs(pauseLog),
-  });
-  try {
-    const { api, baseUrl } = await startApi({ MONGODB_URL: database.url, MONGODB_DB: 'bench_pauses' });
+    label: `${backend}, ${setting}`,
+  };
+  await withDatabase(variant, 'ingest-pauses', async (databaseUrl, _pid, pauseLog) => {
+    const { api, baseUrl } = await startApi({ MONGODB_URL: databaseUrl, MONGODB_DB: 'bench_pauses' });
     try {
       const url = `${baseUrl}/v1/webhooks/transactions`;
       await postLoad({ url, connections: 64, durationSeconds: 3 });
@@ -68,10 +58,7 @@ async function measure(backend: EmbeddedBackend, setting: string): Promise<void>
     } finally {
       await api.stop();
     }
-  } finally {
-    await database.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 async function main(): Promise<void> {
