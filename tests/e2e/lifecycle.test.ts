@@ -60,7 +60,7 @@ it('30 concurrent deliveries of one transaction make one record, processed once'
   expect(late.status).toBe(200);
   expect(late.body.status).toBe('PROCESSED');
   expect(await store.transactions.countDocuments({ transaction_id: body.transaction_id })).toBe(1);
-  expect(processedCounts([worker]).get(body.transaction_id)).toBe(1);
+  expect((await processedCounts([worker], 1)).get(body.transaction_id)).toBe(1);
 }, 30_000);
 
 it('a changed payload for a known transaction_id gets 409 through the running service', async () => {

@@ -32,7 +32,7 @@ describe('3 worker processes, 500 transactions', () => {
     expect(await ctx.store.transactions.countDocuments()).toBe(500);
     // Each claimed once (no lease ever expired) and finished once by exactly one worker.
     expect(await ctx.store.transactions.countDocuments({ claims: 1, calls: 1 })).toBe(500);
-    const counts = processedCounts(workers);
+    const counts = await processedCounts(workers, 500);
     expect(counts.size).toBe(500);
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
     for (const body of bodies) expect(counts.has(body.transaction_id)).toBe(true);
@@ -79,7 +79,7 @@ describe('a worker SIGKILLed in the middle of its calls', () => {
       // The rescuer waited for the lease to run out, then ran the full call.
       expect(record.processed_at!.getTime()).toBeGreaterThanOrEqual(killedAt + 4_000);
     }
-    const counts = processedCounts([doomed, rescuer]);
+    const counts = await processedCounts([doomed, rescuer], 20);
     expect(counts.size).toBe(20);
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
   }, 90_000);

@@ -42,7 +42,7 @@ it('makes 500 records, each acknowledged once and processed once', async () => {
   await waitForRecords(ctx.store, { status: 'PROCESSED' }, IDS, 60_000);
   expect(await ctx.store.transactions.countDocuments()).toBe(IDS);
   expect(await ctx.store.transactions.countDocuments({ claims: 1, calls: 1 })).toBe(IDS);
-  const counts = processedCounts(workers);
+  const counts = await processedCounts(workers, IDS);
   expect(counts.size).toBe(IDS);
   expect([...counts.values()].every((n) => n === 1)).toBe(true);
 

@@ -54,7 +54,7 @@ it('fencing: the stalled worker finishes its calls but cannot mark anything PROC
   );
   await waitForRecords(ctx.store, { status: 'PROCESSED' }, TRANSACTIONS, 15_000);
   expect(stalled.logsWith('transaction processed')).toHaveLength(0);
-  const counts = processedCounts([takeover]);
+  const counts = await processedCounts([takeover], TRANSACTIONS);
   expect(counts.size).toBe(TRANSACTIONS);
   expect(await ctx.store.transactions.countDocuments({ claims: 2, attempts: 0 })).toBe(TRANSACTIONS);
 

@@ -3,7 +3,7 @@ import { MongoClient, type Collection, type Filter } from 'mongodb';
 import type { TransactionDocument } from '@txhook/transactions';
 import { testDatabaseUrl } from './database';
 import type { AppProcess } from './launcher';
-import { waitFor } from './waiting';
+import { sleep, waitFor } from './waiting';
 
 /** Environment for API/worker processes of one e2e test file, on its own database. */
 export function e2eEnv(label: string, overrides: Record<string, string> = {}): Record<string, string> {
@@ -44,16 +44,28 @@ export async function stopAll(processes: AppProcess[]): Promise<void> {
   await Promise.all(processes.map((p) => p.stop(10_000)));
 }
 
-/** transaction_id -> how many times workers logged it as processed. */
-export function processedCounts(workers: AppProcess[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const worker of workers) {
-    for (const line of worker.logsWith('transaction processed')) {
-      const id = String(line.transaction_id);
-      counts.set(id, (counts.get(id) ?? 0) + 1);
+/**
+ * transaction_id -> how many times workers logged it as processed, once at least `expected` ids
+ * have been logged (or `timeoutMs` passed). A worker logs after its write, and its lines reach us
+ * through a pipe, so a record can read PROCESSED before its line has arrived here.
+ */
+export async function processedCounts(
+  workers: AppProcess[],
+  expected: number,
+  timeoutMs = 10_000,
+): Promise<Map<string, number>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const counts = new Map<string, number>();
+    for (const worker of workers) {
+      for (const line of worker.logsWith('transaction processed')) {
+        const id = String(line.transaction_id);
+        counts.set(id, (counts.get(id) ?? 0) + 1);
+      }
     }
+    if (counts.size >= expected || Date.now() > deadline) return counts;
+    await sleep(50);
   }
-  return counts;
 }
 
 /** Runs `task` over `items` with at most `limit` at a time. */
